@@ -1,0 +1,3 @@
+from graders.harness.cli import main
+
+main()

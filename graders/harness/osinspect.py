@@ -1,0 +1,153 @@
+"""Read the kernel's view of a process from /proc. Standard library only: scenarios use it too.
+
+Every function takes a pid and raises ProcessLookupError when the process is gone.
+"""
+
+import os
+import re
+
+_SIGNAL_FIELDS = ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+
+
+def _read(pid: int, name: str) -> str:
+    try:
+        with open(f"/proc/{pid}/{name}") as f:
+            return f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        raise ProcessLookupError(pid) from None
+
+
+def stat_fields(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the command name; [0] is the state letter, [1] the ppid.
+
+    The name sits in parentheses and may itself contain ') ', so split after the last ')'.
+    """
+    text = _read(pid, "stat")
+    return text[text.rindex(")") + 2:].split()
+
+
+def state(pid: int) -> str:
+    """The state letter: R running, S sleeping, D disk sleep, T stopped, t traced, Z zombie, X dead."""
+    return stat_fields(pid)[0]
+
+
+def ppid(pid: int) -> int:
+    return int(stat_fields(pid)[1])
+
+
+def pgid(pid: int) -> int:
+    return int(stat_fields(pid)[2])
+
+
+def sid(pid: int) -> int:
+    return int(stat_fields(pid)[3])
+
+
+def all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _parent_map() -> dict[int, int]:
+    parents = {}
+    for pid in all_pids():
+        try:
+            parents[pid] = ppid(pid)
+        except (ProcessLookupError, ValueError, IndexError):
+            pass
+    return parents
+
+
+def children(pid: int) -> list[int]:
+    """Direct children, zombies included, in pid order."""
+    return sorted(child for child, parent in _parent_map().items() if parent == pid)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every descendant, deepest first (kill and reap in that order)."""
+    parents = _parent_map()
+    kids: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        kids.setdefault(parent, []).append(child)
+    order, stack = [], [(pid, 0)]
+    while stack:
+        current, depth = stack.pop()
+        for child in kids.get(current, ()):
+            order.append((depth + 1, child))
+            stack.append((child, depth + 1))
+    return [child for _, child in sorted(order, reverse=True)]
+
+
+def zombies(pids) -> list[int]:
+    found = []
+    for pid in pids:
+        try:
+            if state(pid) == "Z":
+                found.append(pid)
+        except ProcessLookupError:
+            pass
+    return found
+
+
+def cmdline(pid: int) -> list[str]:
+    """The argument vector (empty for a zombie)."""
+    return [arg for arg in _read(pid, "cmdline").split("\0")][:-1]
+
+
+def exe(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except FileNotFoundError:
+        raise ProcessLookupError(pid) from None
+
+
+def fd_targets(pid: int) -> dict[int, str]:
+    """fd -> what it points at, e.g. {0: 'pipe:[1234]', 1: '/tmp/x'}; fds that close meanwhile are dropped."""
+    base = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(base)
+    except FileNotFoundError:
+        raise ProcessLookupError(pid) from None
+    targets = {}
+    for name in names:
+        try:
+            targets[int(name)] = os.readlink(f"{base}/{name}")
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # closed since the listing (for pid == self: the listing's own fd)
+    return targets
+
+
+def pipe_inode(pid: int, fd: int):
+    """The inode of the pipe on `fd`, or None when it is not a pipe (or not open)."""
+    match = re.fullmatch(r"pipe:\[(\d+)\]", fd_targets(pid).get(fd, ""))
+    return int(match.group(1)) if match else None
+
+
+def open_fds(pid: int) -> set[int]:
+    return set(fd_targets(pid))
+
+
+def status_fields(pid: int) -> dict[str, str]:
+    fields = {}
+    for line in _read(pid, "status").splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
+
+
+def _mask_to_signals(hexmask: str) -> set[int]:
+    mask = int(hexmask, 16)
+    return {n for n in range(1, 65) if mask & (1 << (n - 1))}
+
+
+def signal_masks(pid: int) -> dict[str, set[int]]:
+    """{'SigBlk': {...}, 'SigCgt': {...}, ...}: the signal numbers in each /proc/PID/status mask."""
+    fields = status_fields(pid)
+    return {name: _mask_to_signals(fields[name]) for name in _SIGNAL_FIELDS if name in fields}
+
+
+def voluntary_switches(pid: int) -> int:
+    return int(status_fields(pid)["voluntary_ctxt_switches"])
+
+
+def thread_count(pid: int) -> int:
+    return int(status_fields(pid)["Threads"])

@@ -1,0 +1,113 @@
+"""The pytest plugin of a grading run: the `exercise` fixture, per-test cleanup, status recording.
+
+Loaded with `-p graders.harness.plugin` by grading.py, never by a plain `pytest`.
+"""
+
+import json
+import os
+import time
+
+import pytest
+
+from graders.harness import catalogue, cleanup
+from graders.harness.outcome import PASS, Failure, GradingError, Timeout, Todo, message_of, status_of
+from graders.harness.sandbox import ProcessBudget, Sandbox
+
+EXERCISES = catalogue.by_id()
+STICKY: dict[str, Exception] = {}   # exercise id -> the outcome every later test of it gets at once
+BUDGET = None
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("proclab")
+    group.addoption("--target", default=os.path.join(catalogue.REPO, "exercises"),
+                    help="the tree with the exercises/ layout to grade")
+    group.addoption("--submit", action="append", default=[], metavar="ID=PATH",
+                    help="grade PATH as exercise ID (mutants, hostile submissions)")
+    group.addoption("--results", default=None, help="append one JSON line per test here")
+    group.addoption("--logs", default=None, help="save the output of failing tests under this folder")
+
+
+def pytest_configure(config):
+    global BUDGET
+    cleanup.become_subreaper()
+    BUDGET = ProcessBudget()
+
+
+def exercise_of(item) -> catalogue.Exercise:
+    name = os.path.basename(str(item.fspath))
+    return EXERCISES[name[len("test_"):-len(".py")]]
+
+
+def student_file(config, ex: catalogue.Exercise) -> str:
+    for entry in config.getoption("submit"):
+        ident, _, path = entry.partition("=")
+        if ident == ex.id:
+            return os.path.abspath(path)
+    return ex.path_in(os.path.abspath(config.getoption("target")))
+
+
+@pytest.fixture
+def exercise(request):
+    ex = exercise_of(request.node)
+    if ex.id in STICKY:
+        raise STICKY[ex.id]
+    path = student_file(request.config, ex)
+    if not os.path.exists(path):
+        raise GradingError(f"{ex.relpath} is missing: restore the stub with `git checkout -- {ex.relpath}`")
+    if catalogue.is_untouched_stub(ex, path):
+        raise Todo(f"{ex.relpath} is the untouched stub: read exercises/{ex.topic}/README.md, "
+                   f"then fill in the TODOs (`nox -s hint -- {ex.id}` gives a hint)")
+    sandbox = Sandbox(path, ex.scenario, ex.timeout, BUDGET)
+    request.node.proclab_sandbox = sandbox
+    yield sandbox
+    sandbox.close()
+
+
+def _sticky(ex_id: str, exc: BaseException) -> None:
+    """After a timeout, an untouched stub, or a file that does not import, skip the waiting."""
+    if isinstance(exc, Timeout):
+        STICKY[ex_id] = Failure(f"not run: an earlier test of {ex_id} timed out ({exc.message})")
+    elif isinstance(exc, (Todo, GradingError)) or getattr(exc, "at_import", False):
+        STICKY[ex_id] = exc
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if call.when == "setup":
+        item.proclab_started = time.monotonic() - call.duration
+    if not (call.when == "call" or (call.when == "setup" and report.failed)):
+        return
+    ex = exercise_of(item)
+    if report.passed:
+        status, message = PASS, ""
+    else:
+        exc = call.excinfo.value
+        status, message = status_of(exc), message_of(exc)
+        _sticky(ex.id, exc)
+    item.proclab_record = {"id": ex.id, "test": item.name, "status": status, "message": message}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    record = getattr(item, "proclab_record", None)
+    if record is None:
+        return
+    record["duration"] = round(time.monotonic() - getattr(item, "proclab_started", time.monotonic()), 3)
+    sandbox = getattr(item, "proclab_sandbox", None)
+    logs = item.config.getoption("logs")
+    if sandbox is not None:
+        output = sandbox.output()
+        if logs and output.strip() and record["status"] != PASS:
+            path = os.path.join(logs, record["id"], f"{record['test']}.log")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(output)
+            record["log"] = os.path.relpath(path)
+        sandbox.remove_logs()
+    results = item.config.getoption("results")
+    if results:
+        with open(results, "a") as f:
+            f.write(json.dumps(record) + "\n")

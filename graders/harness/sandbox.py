@@ -1,0 +1,459 @@
+"""Run a scenario or a program in a fresh, isolated interpreter, and wait for it with deadlines.
+
+One Sandbox per test. It owns the test's private directory, every process the test starts,
+and their cleanup. See graders/README.md for the API graders use.
+"""
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from graders.harness import cleanup, osinspect
+from graders.harness.frames import FrameReader, dumps
+from graders.harness.outcome import Failure, GradingError, Timeout, Todo
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.py")
+PROCESS_BUDGET = 200          # processes alive at once, per test
+TASK_BUDGET = 1024            # threads + processes, where a pids cgroup or RLIMIT_NPROC can hold it
+WATCH_INTERVAL = 0.05
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def describe_status(returncode: int) -> str:
+    if returncode < 0:
+        return f"was killed by {signal_name(-returncode)} (signal {-returncode})"
+    return f"exited with status {returncode}"
+
+
+def student_env(tmp: str) -> dict[str, str]:
+    """What a student's own shell would give: no PYTHONUNBUFFERED, no debugger or site surprises."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": tmp,
+        "TMPDIR": tmp,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TERM": "dumb",
+        "PYTHONDONTWRITEBYTECODE": "1",  # keep __pycache__ out of the student's tree
+        "PYTHONNOUSERSITE": "1",
+    }
+
+
+def _count_user_tasks(uid: int) -> int:
+    count = 0
+    for pid in osinspect.all_pids():
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                count += osinspect.thread_count(pid)
+        except (OSError, ProcessLookupError, KeyError, ValueError):
+            pass
+    return count
+
+
+class ProcessBudget:
+    """Caps processes per test as root and non-root alike.
+
+    RLIMIT_NPROC is ignored for root, and cgroup v2 here has no pids controller, so: a v1 pids
+    cgroup when we may write one, RLIMIT_NPROC when not root, and always a watchdog that
+    counts our descendants and kills them all past the budget.
+    """
+
+    ROOT = "/sys/fs/cgroup/pids"
+
+    def __init__(self):
+        self.rlimit = None if os.geteuid() == 0 else _count_user_tasks(os.getuid()) + TASK_BUDGET
+        self._cgroups = 0
+
+    def new_cgroup(self) -> str | None:
+        if os.geteuid() != 0 or not os.access(self.ROOT, os.W_OK):
+            return None
+        self._cgroups += 1
+        path = os.path.join(self.ROOT, f"proclab-{os.getpid()}-{self._cgroups}")
+        try:
+            os.mkdir(path)
+            with open(os.path.join(path, "pids.max"), "w") as f:
+                f.write(str(TASK_BUDGET))
+            return path
+        except OSError:
+            return None
+
+    @staticmethod
+    def remove_cgroup(path: str | None) -> None:
+        if path:
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+
+
+class Launch:
+    """One boot.py process tree: the warden, and the scenario/program process under it."""
+
+    def __init__(self, sandbox: "Sandbox", spec: dict, stdout_pipe: bool = False):
+        self.sandbox = sandbox
+        self.what = spec.get("scenario_name") or "your program"
+        read_fd, write_fd = os.pipe()
+        self.log_path = os.path.join(sandbox.logdir, f"{len(sandbox.launches)}.log")
+        self.cgroup = sandbox.budget.new_cgroup()
+        limits = dict(sandbox.limits)
+        if sandbox.budget.rlimit:
+            limits["RLIMIT_NPROC"] = sandbox.budget.rlimit
+        spec = dict(spec, repo=REPO, result_fd=write_fd, limits=limits, cgroup=self.cgroup)
+        with open(self.log_path, "wb") as log:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-S", BOOT, dumps(spec)],
+                pass_fds=(write_fd,), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if stdout_pipe else log, stderr=log,
+                cwd=sandbox.tmp, env=student_env(sandbox.tmp), start_new_session=True)
+        os.close(write_fd)
+        self.fd = read_fd
+        os.set_blocking(read_fd, False)
+        self.stdout_fd = self.popen.stdout.fileno() if stdout_pipe else None
+        if self.stdout_fd is not None:
+            os.set_blocking(self.stdout_fd, False)
+        self.stdout_buffer = bytearray()
+        self.stdout_eof = stdout_pipe is False
+        self.reader = FrameReader()
+        self.frames: list[dict] = []
+        self.eof = False
+        self.pid: int | None = None
+        self.exit_status: int | None = None   # the scenario/program process's wait status
+        self.returncode: int | None = None
+        self.closed = False
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _drain(self, fd: int) -> None:
+        while True:
+            try:
+                data = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                return
+            if fd == self.fd:
+                if not data:
+                    self.eof = True
+                    return
+                for frame in self.reader.feed(data):
+                    self._note(frame)
+            else:
+                if not data:
+                    self.stdout_eof = True
+                    return
+                self.stdout_buffer += data
+
+    def _note(self, frame: dict) -> None:
+        if frame.get("kind") == "started":
+            self.pid = frame["pid"]
+        elif frame.get("kind") == "exit":
+            status = frame.get("status")
+            self.exit_status = status
+            if status is not None:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        else:
+            self.frames.append(frame)
+
+    def pump(self, deadline: float) -> None:
+        """Wait until something arrives, the deadline passes, or the watchdog ends the run."""
+        fds = [self.fd] if not self.eof else []
+        if self.stdout_fd is not None and not self.stdout_eof:
+            fds.append(self.stdout_fd)
+        timeout = max(0.0, min(deadline - time.monotonic(), WATCH_INTERVAL))
+        if fds:
+            ready, _, _ = select.select(fds, [], [], timeout)
+            for fd in ready:
+                self._drain(fd)
+        else:
+            time.sleep(timeout)
+        self.sandbox.watchdog()
+
+    def _ended_without(self, awaiting: str):
+        """The process running student code is gone: say how, as precisely as we can."""
+        if self.returncode is not None:
+            how = describe_status(self.returncode)
+            hint = {
+                -signal.SIGKILL: " (did your code kill its own process group, or run out of memory?)",
+                -signal.SIGXCPU: " (it used up its CPU-time limit: an endless loop?)",
+            }.get(self.returncode, "")
+            if self.returncode == 0 and self.what != "your program":
+                hint = (" (did your code close file descriptors it did not open, such as the "
+                        "grader's pipe, or call os._exit?)")
+            return Failure(f"the process running your code {how}{hint} before {awaiting}")
+        warden = self.popen.poll()
+        if warden is not None and warden < 0:
+            return Failure(f"the parent of the process running your code {describe_status(warden)} "
+                           f"before {awaiting}: code under test must not signal its parent process")
+        return Failure(f"the process running your code disappeared before {awaiting}")
+
+    def _gone(self) -> bool:
+        if self.returncode is not None or self.eof:
+            return True
+        # The warden may have been killed: then nobody reports the exit. Look for ourselves.
+        if self.popen.poll() is not None and self.pid is not None:
+            try:
+                return osinspect.state(self.pid) == "Z"
+            except ProcessLookupError:
+                return True
+        return False
+
+    def next_frame(self, deadline: float, awaiting: str, timeout: float) -> dict:
+        while True:
+            if self.frames:
+                frame = self.frames.pop(0)
+                if frame.get("kind") == "exception":
+                    raise_for(frame)
+                return frame
+            if self._gone():
+                self._drain(self.fd)
+                if self.frames:
+                    continue
+                raise self._ended_without(awaiting)
+            if time.monotonic() >= deadline:
+                raise Timeout(f"timed out after {timeout:.1f} s waiting for {awaiting}")
+            self.pump(deadline)
+
+    def wait_started(self, deadline: float, timeout: float) -> int:
+        while self.pid is None:
+            if self._gone():
+                raise self._ended_without("it could even start")
+            if time.monotonic() >= deadline:
+                raise Timeout(f"timed out after {timeout:.1f} s waiting for the sandbox to start "
+                              "(is the machine overloaded?)")
+            self.pump(deadline)
+        return self.pid
+
+    def wait_exit(self, deadline: float, awaiting: str, timeout: float) -> int:
+        while self.returncode is None:
+            if self.eof or (self.popen.poll() is not None and self._gone()):
+                self._drain(self.fd)
+                if self.returncode is None:
+                    raise self._ended_without(awaiting)
+            if time.monotonic() >= deadline:
+                raise Timeout(f"timed out after {timeout:.1f} s waiting for {awaiting}")
+            self.pump(deadline)
+        return self.returncode
+
+    def readline(self, deadline: float, awaiting: str, timeout: float) -> str:
+        while b"\n" not in self.stdout_buffer:
+            if self.stdout_eof:
+                rest = bytes(self.stdout_buffer)
+                raise Failure(f"your program's stdout closed before {awaiting}"
+                              + (f" (it printed {rest!r} without a newline)" if rest else ""))
+            if time.monotonic() >= deadline:
+                seen = f" (read so far: {bytes(self.stdout_buffer)!r})" if self.stdout_buffer else ""
+                raise Timeout(f"timed out after {timeout:.1f} s waiting for {awaiting}{seen}")
+            self.pump(deadline)
+        line, _, rest = bytes(self.stdout_buffer).partition(b"\n")
+        self.stdout_buffer = bytearray(rest)
+        return line.decode(errors="replace")
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        os.close(self.fd)
+        if self.popen.stdout:
+            self.popen.stdout.close()
+        try:
+            self.popen.wait(timeout=0)
+        except subprocess.TimeoutExpired:
+            pass
+        ProcessBudget.remove_cgroup(self.cgroup)
+
+
+def raise_for(frame: dict):
+    status, message = frame.get("status"), frame.get("message", "")
+    exc = {"todo": Todo, "error": GradingError}.get(status, Failure)(message)
+    exc.at_import = frame.get("phase") == "import"  # every later test would fail the same way
+    raise exc
+
+
+class Running:
+    """A scenario the test watches while it runs (exercise.start)."""
+
+    def __init__(self, sandbox: "Sandbox", launch: Launch, timeout: float):
+        self.sandbox, self.launch, self.timeout = sandbox, launch, timeout
+        self.tmp = sandbox.tmp
+        self.pid = launch.wait_started(time.monotonic() + timeout, timeout)
+
+    def event(self, name: str, timeout: float | None = None, awaiting: str | None = None) -> dict:
+        timeout = timeout or self.timeout
+        awaiting = awaiting or f"the scenario to reach '{name}'"
+        frame = self.launch.next_frame(time.monotonic() + timeout, awaiting, timeout)
+        if frame.get("kind") == "result":
+            raise GradingError(f"the scenario returned before event '{name}' (grader bug)")
+        if frame.get("name") != name:
+            raise GradingError(f"expected scenario event '{name}', got '{frame.get('name')}' (grader bug)")
+        return frame.get("data", {})
+
+    def result(self, timeout: float | None = None, awaiting: str = "the scenario to finish"):
+        timeout = timeout or self.timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.launch.next_frame(deadline, awaiting, timeout)
+            if frame.get("kind") == "result":
+                self.sandbox.check_leftovers(self.launch)
+                return frame.get("value")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sandbox.stop(self.launch)
+        return False
+
+
+class Program:
+    """A student's program run as __main__ (exercise.program)."""
+
+    def __init__(self, sandbox: "Sandbox", launch: Launch, timeout: float):
+        self.sandbox, self.launch, self.timeout = sandbox, launch, timeout
+        self.tmp = sandbox.tmp
+        self.pid = launch.wait_started(time.monotonic() + timeout, timeout)
+
+    def readline(self, timeout: float | None = None, awaiting: str = "a line on your program's stdout") -> str:
+        timeout = timeout or self.timeout
+        return self.launch.readline(time.monotonic() + timeout, awaiting, timeout)
+
+    def signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def wait(self, timeout: float | None = None, awaiting: str = "your program to exit") -> int:
+        timeout = timeout or self.timeout
+        code = self.launch.wait_exit(time.monotonic() + timeout, awaiting, timeout)
+        self.sandbox.check_leftovers(self.launch)
+        return code
+
+    def pump(self, seconds: float) -> None:
+        """Let `seconds` pass while collecting output (never more than that)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.launch.pump(deadline)
+
+    def stdout_so_far(self) -> str:
+        return bytes(self.launch.stdout_buffer).decode(errors="replace")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sandbox.stop(self.launch)
+        return False
+
+
+class Sandbox:
+    """Everything one test starts: private dir, processes, limits, cleanup."""
+
+    def __init__(self, student_file: str, scenario_file: str, timeout: float, budget: ProcessBudget):
+        self.student_file = os.path.abspath(student_file)
+        self.scenario_file = scenario_file
+        self.timeout = timeout
+        self.budget = budget
+        self.tmp = tempfile.mkdtemp(prefix="proclab-")
+        self.logdir = tempfile.mkdtemp(prefix="proclab-log-")
+        self.launches: list[Launch] = []
+        self.limits = {
+            "RLIMIT_CPU": int(max(10, 4 * timeout)),
+            "RLIMIT_AS": 4 << 30,
+            "RLIMIT_FSIZE": 64 << 20,
+            "RLIMIT_CORE": 0,
+        }
+        self._shm = cleanup.shm_snapshot()
+        self._sysv = cleanup.sysv_snapshot()
+        self._next_watch = 0.0
+
+    def _spec(self, mode: str, **extra) -> dict:
+        module = os.path.splitext(os.path.basename(self.student_file))[0]
+        return dict(mode=mode, student_file=self.student_file, module_name=module, **extra)
+
+    def _launch(self, spec: dict, stdout_pipe: bool = False) -> Launch:
+        launch = Launch(self, spec, stdout_pipe)
+        self.launches.append(launch)
+        return launch
+
+    # -- the API graders use ---------------------------------------------------------------
+
+    def run(self, name: str, *, timeout: float | None = None, awaiting: str | None = None, **kwargs):
+        with self.start(name, timeout=timeout, **kwargs) as running:
+            return running.result(awaiting=awaiting or f"the scenario '{name}' to finish")
+
+    def start(self, name: str, *, timeout: float | None = None, **kwargs) -> Running:
+        spec = self._spec("scenario", scenario_file=self.scenario_file, scenario_name=name, kwargs=kwargs)
+        return Running(self, self._launch(spec), timeout or self.timeout)
+
+    def program(self, args: list[str], *, timeout: float | None = None) -> Program:
+        return Program(self, self._launch(self._spec("program", argv=list(args)), stdout_pipe=True),
+                       timeout or self.timeout)
+
+    # -- supervision -----------------------------------------------------------------------
+
+    def watchdog(self) -> None:
+        now = time.monotonic()
+        if now < self._next_watch:
+            return
+        self._next_watch = now + WATCH_INTERVAL
+        alive = cleanup.living_descendants()
+        if len(alive) > PROCESS_BUDGET:
+            cleanup.kill_descendants()
+            raise Failure(f"your code had {len(alive)} processes running at once, more than the "
+                          f"budget of {PROCESS_BUDGET}: is it forking in a loop? Every child must be "
+                          "started deliberately and waited for")
+
+    def check_leftovers(self, launch: Launch) -> None:
+        """After the scenario ended: any process still running was started and abandoned by the student."""
+        try:
+            launch.popen.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            return  # the scenario process is still exiting; stop() cleans up
+        left = cleanup.living_descendants()
+        if not left:
+            return
+        described = []
+        for proc in left[:3]:
+            try:
+                described.append(f"pid {proc.pid}: {' '.join(proc.cmdline())[:60] or proc.name()}")
+            except Exception:  # noqa: BLE001 - it may vanish while we look
+                described.append(f"pid {proc.pid}")
+        cleanup.kill_descendants()
+        raise Failure(f"{len(left)} process(es) started by your code were still running after it "
+                      f"finished ({'; '.join(described)}): every process you start must end or be "
+                      "waited for before you return")
+
+    def stop(self, launch: Launch) -> None:
+        if launch.popen.poll() is None or cleanup.living_descendants():
+            cleanup.kill_descendants()
+        launch.close()
+
+    def close(self) -> list[str]:
+        """Kill and reap everything; remove files and IPC objects. Returns what had to be removed."""
+        cleanup.kill_descendants()
+        for launch in self.launches:
+            launch.close()
+        removed = cleanup.remove_new_shm(self._shm) + cleanup.remove_new_sysv(self._sysv)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return removed
+
+    def output(self) -> str:
+        """Everything the test's processes printed to the log (stderr; stdout of scenarios)."""
+        chunks = []
+        for launch in self.launches:
+            try:
+                with open(launch.log_path, "rb") as f:
+                    chunks.append(f.read()[-20000:].decode(errors="replace"))
+            except OSError:
+                pass
+        return "".join(chunks)
+
+    def remove_logs(self) -> None:
+        shutil.rmtree(self.logdir, ignore_errors=True)
