@@ -74,4 +74,6 @@ def sha256_of(path: str) -> str:
 
 
 def is_untouched_stub(ex: Exercise, path: str) -> bool:
+    if os.environ.get("PROCLAB_IGNORE_STUB_HASH"):  # verify grades the stubs for real too
+        return False
     return bool(ex.stub_sha256) and os.path.exists(path) and sha256_of(path) == ex.stub_sha256

@@ -117,7 +117,7 @@ def classroom_results(entry: dict) -> dict:
         "name": t["name"], "status": "pass" if t["status"] == PASS else "fail",
         "message": t.get("message", ""), "test_code": f"nox -s grade -- {entry['id']}",
         "filename": entry["file"], "line_no": 0, "execution_time": f"{t.get('duration', 0)}s",
-        "score": round(share, 4) if t["status"] == PASS else 0,
+        "score": share if t["status"] == PASS else 0,
     } for t in entry["tests"]]
     return {"version": 1, "status": "pass" if entry["status"] == PASS else "fail",
             "max_score": entry["max_score"], "tests": tests}

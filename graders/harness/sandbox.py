@@ -178,8 +178,33 @@ class Launch:
             time.sleep(timeout)
         self.sandbox.watchdog()
 
+    def reap_orphan(self) -> None:
+        """If the warden was killed, the student's process is re-parented to us (the subreaper):
+        collect its exit status ourselves."""
+        if self.returncode is None and self.pid is not None and self.popen.poll() is not None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid:
+                self.exit_status, self.returncode = status, os.waitstatus_to_exitcode(status)
+
+    def warden_killed(self) -> int | None:
+        """The signal that killed the warden (the parent of the student's process), if any."""
+        code = self.popen.poll()
+        return -code if code is not None and code < 0 else None
+
     def _ended_without(self, awaiting: str):
         """The process running student code is gone: say how, as precisely as we can."""
+        self.reap_orphan()
+        killed = self.warden_killed()
+        if killed and self.returncode is not None and self.returncode < 0:
+            return Failure(f"the process running your code {describe_status(self.returncode)}, and so was its "
+                           f"parent, before {awaiting}: did your code signal its own process group "
+                           "(os.killpg(0, ...) or os.kill(0, ...))?")
+        if killed:
+            return Failure(f"the parent of the process running your code was killed by {signal_name(killed)} "
+                           f"before {awaiting}: code under test must never signal its parent (os.getppid())")
         if self.returncode is not None:
             how = describe_status(self.returncode)
             hint = {
@@ -190,10 +215,6 @@ class Launch:
                 hint = (" (did your code close file descriptors it did not open, such as the "
                         "grader's pipe, or call os._exit?)")
             return Failure(f"the process running your code {how}{hint} before {awaiting}")
-        warden = self.popen.poll()
-        if warden is not None and warden < 0:
-            return Failure(f"the parent of the process running your code {describe_status(warden)} "
-                           f"before {awaiting}: code under test must not signal its parent process")
         return Failure(f"the process running your code disappeared before {awaiting}")
 
     def _gone(self) -> bool:
@@ -235,10 +256,9 @@ class Launch:
 
     def wait_exit(self, deadline: float, awaiting: str, timeout: float) -> int:
         while self.returncode is None:
-            if self.eof or (self.popen.poll() is not None and self._gone()):
-                self._drain(self.fd)
-                if self.returncode is None:
-                    raise self._ended_without(awaiting)
+            self.reap_orphan()
+            if self.returncode is None and self.eof:
+                raise self._ended_without(awaiting)
             if time.monotonic() >= deadline:
                 raise Timeout(f"timed out after {timeout:.1f} s waiting for {awaiting}")
             self.pump(deadline)
@@ -303,7 +323,7 @@ class Running:
         while True:
             frame = self.launch.next_frame(deadline, awaiting, timeout)
             if frame.get("kind") == "result":
-                self.sandbox.check_leftovers(self.launch)
+                self.sandbox.check_clean_end(self.launch)
                 return frame.get("value")
 
     def __enter__(self):
@@ -332,7 +352,7 @@ class Program:
     def wait(self, timeout: float | None = None, awaiting: str = "your program to exit") -> int:
         timeout = timeout or self.timeout
         code = self.launch.wait_exit(time.monotonic() + timeout, awaiting, timeout)
-        self.sandbox.check_leftovers(self.launch)
+        self.sandbox.check_clean_end(self.launch)
         return code
 
     def pump(self, seconds: float) -> None:
@@ -410,12 +430,16 @@ class Sandbox:
                           f"budget of {PROCESS_BUDGET}: is it forking in a loop? Every child must be "
                           "started deliberately and waited for")
 
-    def check_leftovers(self, launch: Launch) -> None:
-        """After the scenario ended: any process still running was started and abandoned by the student."""
+    def check_clean_end(self, launch: Launch) -> None:
+        """After the student's code finished: its parent must be intact, and nothing it started may run on."""
         try:
             launch.popen.wait(timeout=2.0)
         except subprocess.TimeoutExpired:
             return  # the scenario process is still exiting; stop() cleans up
+        killed = launch.warden_killed()
+        if killed:
+            raise Failure(f"the parent of the process running your code was killed by {signal_name(killed)}: "
+                          "code under test must never signal its parent (os.getppid())")
         left = cleanup.living_descendants()
         if not left:
             return

@@ -1,0 +1,76 @@
+"""proclab's commands. Students: `nox -s grade`. Maintainers: `nox -s verify` (the test suite)."""
+
+import hashlib
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["grade"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+VERIFY_PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
+
+
+def install(session: nox.Session, group: str) -> None:
+    """Install a dependency group once per venv, so a repeated session starts in about a second."""
+    requirements = nox.project.dependency_groups(PYPROJECT, group)
+    digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()
+    stamp = os.path.join(session.virtualenv.location, f".proclab-{group}")
+    try:
+        with open(stamp) as f:
+            if f.read() == digest:
+                return
+    except OSError:
+        pass
+    session.install(*requirements)
+    with open(stamp, "w") as f:
+        f.write(digest)
+
+
+def harness(session: nox.Session, *args: str) -> None:
+    install(session, "grade")
+    session.run("python", "-m", "graders.harness", *args, external=False)
+
+
+@nox.session
+def grade(session: nox.Session) -> None:
+    """Grade exercises/ (or the ids/topics given; --target DIR grades another tree)."""
+    harness(session, "grade", *session.posargs)
+
+
+@nox.session(name="list")
+def list_(session: nox.Session) -> None:
+    """Every exercise with its last status and points, and what to do next."""
+    harness(session, "list", *session.posargs)
+
+
+@nox.session
+def hint(session: nox.Session) -> None:
+    """The next hint for an exercise: nox -s hint -- ID."""
+    if not session.posargs:
+        session.error("name the exercise: nox -s hint -- pipe_chain")
+    harness(session, "hint", *session.posargs)
+
+
+@nox.session
+def export(session: nox.Session) -> None:
+    """Write the student template (no solutions/, no mutants) to DEST."""
+    harness(session, "export", *session.posargs)
+
+
+@nox.session(python=VERIFY_PYTHONS)
+def verify(session: nox.Session) -> None:
+    """The repository's own tests: solutions pass, stubs and mutants fail, catalogue agrees, harness survives."""
+    install(session, "verify")
+    session.run("python", "-m", "pytest", "tests", "-n", "2", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, and the GitHub workflows checked against their schema."""
+    install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
+                *[os.path.join(".github/workflows", f) for f in sorted(os.listdir(".github/workflows"))])

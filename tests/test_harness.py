@@ -1,0 +1,86 @@
+"""The harness itself, on a probe exercise (tests/probe): isolation, reports, crashes."""
+
+import json
+import os
+import sys
+from xml.etree import ElementTree
+
+import pytest
+from conftest import REPO, grade
+
+from graders.harness import grading, report
+
+PROBE = os.path.join(REPO, "tests", "probe")
+PROBE_ENV = {"PROCLAB_CATALOGUE": os.path.join(PROBE, "catalogue.toml")}
+PROBE_ARGS = ("--target", os.path.join(PROBE, "exercises"))
+
+REPORT_FIELDS = {"score", "max_score", "exercises"}
+EXERCISE_FIELDS = {"id", "topic", "title", "file", "status", "score", "max_score", "tests"}
+TEST_FIELDS = {"name", "status", "message", "duration"}
+
+
+def test_probe_passes_in_isolation(tmp_path):
+    """Its tests check: bytes cross the result pipe, the parent is the warden (never pytest),
+    PYTHONUNBUFFERED is gone, cwd is the private directory, events and programs work."""
+    run = grade(tmp_path, *PROBE_ARGS, env={**PROBE_ENV, "PYTHONUNBUFFERED": "1"})
+    assert run.statuses() == {"probe": "pass"}, run.report
+
+
+def test_report_has_exactly_the_designed_fields(tmp_path):
+    run = grade(tmp_path, *PROBE_ARGS, env=PROBE_ENV)
+    assert set(run.report) == REPORT_FIELDS
+    for entry in run.report["exercises"]:
+        assert set(entry) == EXERCISE_FIELDS
+        for test in entry["tests"]:
+            assert set(test) >= TEST_FIELDS
+            assert test["status"] in ("pass", "fail", "todo", "error")
+
+
+def test_junit_and_gradescope_are_written(tmp_path):
+    grade(tmp_path, *PROBE_ARGS, env=PROBE_ENV)
+    suites = ElementTree.parse(tmp_path / "grade" / "junit.xml").getroot()
+    assert [case.get("name") for case in suites.iter("testcase")]
+    with open(tmp_path / "grade" / "gradescope.json") as f:
+        assert json.load(f)["score"] == 2
+
+
+def test_github_outputs_agree_with_the_score(tmp_path):
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
+    run = grade(tmp_path, *PROBE_ARGS, env={**PROBE_ENV, "GITHUB_ACTIONS": "true",
+                                            "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)})
+    assert "Score: 2/2" in summary.read_text()
+    import base64
+    name, _, value = outputs.read_text().strip().partition("=")
+    assert name == "probe"
+    result = json.loads(base64.b64decode(value))
+    per_test = sum(t["score"] for t in result["tests"])
+    shown = sum(t["status"] == "pass" for t in result["tests"]) / len(result["tests"]) * result["max_score"]
+    assert abs(per_test - shown) < 1e-9 and abs(per_test - run.report["max_score"]) < 1e-9
+
+
+def test_report_is_written_when_the_run_crashes(tmp_path):
+    broken = tmp_path / "broken"
+    (broken / "00_probe").mkdir(parents=True)
+    (broken / "catalogue.toml").write_text(open(os.path.join(PROBE, "catalogue.toml")).read())
+    (broken / "00_probe" / "test_probe.py").write_text("this is not python\n")
+    run = grade(tmp_path, *PROBE_ARGS, env={"PROCLAB_CATALOGUE": str(broken / "catalogue.toml")})
+    assert run.returncode != 0
+    assert run.report["exercises"][0]["status"] == "error"
+    assert "crashed" in run.report
+
+
+def test_grade_refuses_other_systems_with_directions(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "platform", "darwin")
+    with pytest.raises(SystemExit) as stop:
+        grading.grade([], "exercises", [], str(tmp_path))
+    assert "WSL2" in str(stop.value) and "Codespace" in str(stop.value)
+
+
+def test_exercise_status_rules():
+    def tests(*statuses):
+        return [{"status": s} for s in statuses]
+    assert report.exercise_status(tests("pass", "pass")) == "pass"
+    assert report.exercise_status(tests("pass", "fail", "error")) == "fail"
+    assert report.exercise_status(tests("error", "todo")) == "error"
+    assert report.exercise_status(tests("todo", "pass")) == "todo"
+    assert report.exercise_status([]) == "error"
