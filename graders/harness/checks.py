@@ -76,7 +76,8 @@ def _strays(exercises, repo: str) -> list[str]:
     for tree in ("exercises", "solutions"):
         for path in glob.glob(os.path.join(repo, tree, "*", "*.py")):
             if os.path.relpath(path, os.path.join(repo, tree)) not in known_files:
-                problems.append(f"{os.path.relpath(path, repo)} is not in graders/catalogue.toml: declare it or remove it")
+                problems.append(f"{os.path.relpath(path, repo)} is not in graders/catalogue.toml: "
+                                "declare it or remove it")
     for path in glob.glob(os.path.join(catalogue.GRADERS, "*", "test_*.py")):
         if os.path.basename(path)[5:-3] not in known_ids:
             problems.append(f"{os.path.relpath(path, repo)} grades no catalogued exercise")

@@ -28,7 +28,8 @@ def run_pytest(exercises, target: str, submit: list[str], outdir: str, verbose: 
     os.close(fd)
     logs = os.path.join(outdir, "logs")
     command = [sys.executable, "-m", "pytest", "-q", "-rN", "--no-header",
-               "-p", "graders.harness.plugin", "--rootdir", catalogue.REPO, "-c", os.path.join(catalogue.REPO, "pyproject.toml"),
+               "-p", "graders.harness.plugin", "--rootdir", catalogue.REPO,
+               "-c", os.path.join(catalogue.REPO, "pyproject.toml"),
                "--target", target, "--results", results, "--logs", logs,
                *[f"--submit={s}" for s in submit],
                *[ex.grader for ex in exercises]]
