@@ -8,6 +8,7 @@ import nox
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["grade"]
+nox.options.download_python = "never"  # use the interpreters installed here; never fetch one
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 VERIFY_PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
@@ -58,6 +59,18 @@ def hint(session: nox.Session) -> None:
 def export(session: nox.Session) -> None:
     """Write the student template (no solutions/, no mutants) to DEST."""
     harness(session, "export", *session.posargs)
+
+
+@nox.session
+def watch(session: nox.Session) -> None:
+    """Re-grade the exercise being edited whenever its file is saved."""
+    harness(session, "watch", *session.posargs)
+
+
+@nox.session
+def gradebook(session: nox.Session) -> None:
+    """Batch-grade every submission folder in DIR, isolated, into a CSV: nox -s gradebook -- DIR."""
+    harness(session, "gradebook", *session.posargs)
 
 
 @nox.session(python=VERIFY_PYTHONS)

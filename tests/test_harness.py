@@ -84,3 +84,32 @@ def test_exercise_status_rules():
     assert report.exercise_status(tests("error", "todo")) == "error"
     assert report.exercise_status(tests("todo", "pass")) == "todo"
     assert report.exercise_status([]) == "error"
+
+
+def _cli(*args, env=None):
+    import subprocess
+    return subprocess.run([sys.executable, "-m", "graders.harness", *args], cwd=REPO, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=60)
+
+
+def test_hints_come_one_at_a_time(tmp_path, monkeypatch):
+    from graders.harness import catalogue, cli
+    monkeypatch.setattr(cli, "GRADE_DIR", str(tmp_path))
+    ex = catalogue.load()[0]
+    outputs = []
+    for _ in range(len(ex.hints) + 1):
+        with pytest.raises(SystemExit):
+            cli.main(["hint", ex.id])
+    with open(tmp_path / "hints.json") as f:
+        outputs.append(json.load(f))
+    assert outputs[-1][ex.id] == len(ex.hints)
+
+
+def test_list_and_export(tmp_path):
+    listing = _cli("list")
+    assert listing.returncode == 0 and "Next:" in listing.stdout or "All exercises pass" in listing.stdout
+    dest = tmp_path / "template"
+    assert _cli("export", str(dest)).returncode == 0
+    assert (dest / "exercises").is_dir() and (dest / "graders" / "catalogue.toml").exists()
+    assert not (dest / "solutions").exists() and not (dest / "graders" / "mutants").exists()
+    assert not (dest / "tests").exists()

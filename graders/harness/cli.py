@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 
-from graders.harness import catalogue, checks, grading
+from graders.harness import batch, catalogue, checks, grading
 
 GRADE_DIR = os.path.join(catalogue.REPO, ".grade")
 
@@ -74,6 +74,14 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_gradebook(args) -> int:
+    return batch.gradebook(args.folder, args.csv, args.jobs)
+
+
+def cmd_watch(args) -> int:
+    return batch.watch(os.path.abspath(args.target))
+
+
 def cmd_check(args) -> int:
     problems = checks.catalogue_problems()
     for problem in problems:
@@ -102,6 +110,14 @@ def main(argv=None) -> None:
     p = sub.add_parser("export", help="write the student template to DEST")
     p.add_argument("dest")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("gradebook", help="grade every submission folder in FOLDER into a CSV")
+    p.add_argument("folder")
+    p.add_argument("--csv", default="gradebook.csv")
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(func=cmd_gradebook)
+    p = sub.add_parser("watch", help="re-grade an exercise whenever its file is saved")
+    p.add_argument("--target", default=os.path.join(catalogue.REPO, "exercises"))
+    p.set_defaults(func=cmd_watch)
     sub.add_parser("check", help="check that the catalogue and the files agree").set_defaults(func=cmd_check)
     args = parser.parse_args(argv)
     sys.exit(args.func(args))
