@@ -81,6 +81,13 @@ def verify(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Measure grading times against the speed budgets (reported, not asserted)."""
+    install(session, "grade")
+    session.run("python", "bench/grade_times.py", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff, and the GitHub workflows checked against their schema."""
     install(session, "lint")
