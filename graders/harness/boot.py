@@ -84,7 +84,7 @@ def describe(exc: BaseException, during: str) -> tuple[str, str]:
     if isinstance(exc, Fail):
         return "fail", str(exc)
     if isinstance(exc, NotImplementedError):
-        return "todo", f"{during} raised NotImplementedError{at}: this exercise is still to do"
+        return "todo", f"NotImplementedError was raised{at}: this exercise is still to do"
     if isinstance(exc, SyntaxError):
         return "error", (f"{STUDENT_NAME} does not compile: {exc.msg} at line {exc.lineno}: "
                          "fix the syntax error first")
@@ -95,6 +95,8 @@ def describe(exc: BaseException, during: str) -> tuple[str, str]:
         return "fail", (f"KeyboardInterrupt (SIGINT) arrived{at} {during}: "
                         "did your code send SIGINT to itself or its process group?")
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, BlockingIOError):
+        text += " (a fork failed: the sandbox's process budget is used up; is your code forking in a loop?)"
     if not where:
         return "fail", f"{text} {during} (raised in the grader's scenario, caused by what your code did or returned)"
     return "fail", f"{text}{at} {during}"

@@ -28,12 +28,14 @@ def run_pytest(exercises, target: str, submit: list[str], outdir: str, verbose: 
     os.close(fd)
     logs = os.path.join(outdir, "logs")
     command = [sys.executable, "-m", "pytest", "-q", "-rN", "--no-header",
-               "-p", "graders.harness.plugin", "--rootdir", catalogue.REPO,
+               "-p", "pytest_timeout", "-p", "graders.harness.plugin", "--rootdir", catalogue.REPO,
                "-c", os.path.join(catalogue.REPO, "pyproject.toml"),
                "--target", target, "--results", results, "--logs", logs,
                *[f"--submit={s}" for s in submit],
                *[ex.grader for ex in exercises]]
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    # Only our plugins: a student's globally installed pytest plugins neither slow nor change grading.
+    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # let pytest cache the rewritten graders
     deadline = time.monotonic() + STARTUP_ALLOWANCE + PER_EXERCISE_ALLOWANCE * len(exercises)
     shown = 0
     crashed = None

@@ -19,9 +19,9 @@ from graders.harness.outcome import Failure, GradingError, Timeout, Todo
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.py")
-PROCESS_BUDGET = 200          # processes alive at once, per test
-TASK_BUDGET = 1024            # threads + processes, where a pids cgroup or RLIMIT_NPROC can hold it
+TASK_BUDGET = 256     # processes + threads alive at once, per test (the reaper forks 50)
 WATCH_INTERVAL = 0.05
+SCAN_INTERVAL = 0.25  # counting descendants reads all of /proc: only where the kernel cannot count for us
 
 
 def signal_name(signum: int) -> str:
@@ -96,6 +96,15 @@ class ProcessBudget:
                 os.rmdir(path)
             except OSError:
                 pass
+
+
+def _pids_max_events(cgroup: str) -> int:
+    """How often the cgroup refused a fork because pids.max was reached."""
+    try:
+        with open(os.path.join(cgroup, "pids.events")) as f:
+            return int(f.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 class Launch:
@@ -198,13 +207,14 @@ class Launch:
         """The process running student code is gone: say how, as precisely as we can."""
         self.reap_orphan()
         killed = self.warden_killed()
-        if killed and self.returncode is not None and self.returncode < 0:
-            return Failure(f"the process running your code {describe_status(self.returncode)}, and so was its "
-                           f"parent, before {awaiting}: did your code signal its own process group "
+        waiting = f"while the grader was waiting for {awaiting}"
+        if killed and not self._alive():
+            return Failure(f"the process running your code and its parent were both killed by "
+                           f"{signal_name(killed)} {waiting}: did your code signal its own process group "
                            "(os.killpg(0, ...) or os.kill(0, ...))?")
         if killed:
             return Failure(f"the parent of the process running your code was killed by {signal_name(killed)} "
-                           f"before {awaiting}: code under test must never signal its parent (os.getppid())")
+                           f"{waiting}: code under test must never signal its parent (os.getppid())")
         if self.returncode is not None:
             how = describe_status(self.returncode)
             hint = {
@@ -214,8 +224,16 @@ class Launch:
             if self.returncode == 0 and self.what != "your program":
                 hint = (" (did your code close file descriptors it did not open, such as the "
                         "grader's pipe, or call os._exit?)")
-            return Failure(f"the process running your code {how}{hint} before {awaiting}")
-        return Failure(f"the process running your code disappeared before {awaiting}")
+            return Failure(f"the process running your code {how}{hint} {waiting}")
+        return Failure(f"the process running your code disappeared {waiting}")
+
+    def _alive(self) -> bool:
+        if self.returncode is not None or self.pid is None:
+            return False
+        try:
+            return osinspect.state(self.pid) != "Z"
+        except ProcessLookupError:
+            return False
 
     def _gone(self) -> bool:
         if self.returncode is not None or self.eof:
@@ -289,7 +307,6 @@ class Launch:
             self.popen.wait(timeout=0)
         except subprocess.TimeoutExpired:
             pass
-        ProcessBudget.remove_cgroup(self.cgroup)
 
 
 def raise_for(frame: dict):
@@ -419,16 +436,25 @@ class Sandbox:
     # -- supervision -----------------------------------------------------------------------
 
     def watchdog(self) -> None:
+        """Past the budget, kill everything. A pids cgroup (root) or RLIMIT_NPROC (non-root) makes
+        the kernel refuse the extra forks; only as root without a cgroup do we count ourselves."""
         now = time.monotonic()
         if now < self._next_watch:
             return
-        self._next_watch = now + WATCH_INTERVAL
-        alive = cleanup.living_descendants()
-        if len(alive) > PROCESS_BUDGET:
+        cgroups = [launch.cgroup for launch in self.launches if launch.cgroup]
+        if cgroups:
+            self._next_watch = now + WATCH_INTERVAL
+            over = any(_pids_max_events(path) for path in cgroups)
+        elif self.budget.rlimit:
+            return
+        else:
+            self._next_watch = now + SCAN_INTERVAL
+            over = len(cleanup.living_descendants()) > TASK_BUDGET
+        if over:
             cleanup.kill_descendants()
-            raise Failure(f"your code had {len(alive)} processes running at once, more than the "
-                          f"budget of {PROCESS_BUDGET}: is it forking in a loop? Every child must be "
-                          "started deliberately and waited for")
+            raise Failure(f"your code tried to run more than {TASK_BUDGET} processes and threads at once, "
+                          "the sandbox's budget: is it forking in a loop? Every child must be started "
+                          "deliberately and waited for")
 
     def check_clean_end(self, launch: Launch) -> None:
         """After the student's code finished: its parent must be intact, and nothing it started may run on."""
@@ -455,15 +481,16 @@ class Sandbox:
                       "waited for before you return")
 
     def stop(self, launch: Launch) -> None:
-        if launch.popen.poll() is None or cleanup.living_descendants():
+        if launch.popen.poll() is None:
             cleanup.kill_descendants()
-        launch.close()
+        launch.close()  # anything left behind is killed by close() at the end of the test
 
     def close(self) -> list[str]:
         """Kill and reap everything; remove files and IPC objects. Returns what had to be removed."""
         cleanup.kill_descendants()
         for launch in self.launches:
             launch.close()
+            ProcessBudget.remove_cgroup(launch.cgroup)  # empty now: everything in it was killed and reaped
         removed = cleanup.remove_new_shm(self._shm) + cleanup.remove_new_sysv(self._sysv)
         shutil.rmtree(self.tmp, ignore_errors=True)
         return removed

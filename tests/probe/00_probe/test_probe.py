@@ -21,3 +21,9 @@ def test_program_prints_ready(exercise):
         assert prog.readline() == "ready"
         assert prog.readline() == "True"
         assert prog.wait() == 0
+
+
+def test_student_code_gets_python_default_dispositions(exercise):
+    import signal
+    ignored = exercise.run("dispositions")
+    assert ignored == sorted([signal.SIGPIPE, signal.SIGXFSZ]), f"ignored signals: {ignored}"

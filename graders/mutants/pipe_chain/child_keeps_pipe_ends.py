@@ -1,0 +1,77 @@
+"""Makes every pipe inheritable and lets each child keep all of them across exec.
+
+All pipes are created up front and marked inheritable "so the child can use them"; each
+child dup2()s its two ends but keeps the other ends open, so no reader ever sees end-of-file.
+"""
+
+import os
+import signal
+import threading
+
+
+def run_pipeline(commands: list[list[str]], input: bytes = b"") -> tuple[bytes, list[int]]:
+    if not commands:
+        raise ValueError("run_pipeline needs at least one command")
+
+    # os.pipe() returns (read end, write end), both close-on-exec: a child keeps only the two
+    # ends it dup2()s onto fd 0 and fd 1; every other copy vanishes when it calls exec.
+    # pipes[i] feeds command i; pipes[-1] carries the last command's output back to us.
+    pipes = [os.pipe() for _ in range(len(commands) + 1)]
+    for read_end, write_end in pipes:
+        os.set_inheritable(read_end, True)   # the children need them after exec
+        os.set_inheritable(write_end, True)
+    pids = [_start(argv, pipes[i][0], pipes[i + 1][1]) for i, argv in enumerate(commands)]
+    feed_fd, output_fd = pipes[0][1], pipes[-1][0]
+    for read_end, write_end in pipes:        # the parent keeps only its own two ends
+        if read_end != output_fd:
+            os.close(read_end)
+        if write_end != feed_fd:
+            os.close(write_end)
+
+    # Every command runs now. Feed the input from a thread while this thread reads the output:
+    # a pipe holds only 64 KiB, so writing all the input before reading could block forever.
+    # (The thread starts only after the last fork: never fork a process that has threads.)
+    feeder = threading.Thread(target=_feed, args=(feed_fd, input))
+    feeder.start()
+    chunks = []
+    while chunk := os.read(output_fd, 65536):
+        chunks.append(chunk)
+    os.close(output_fd)
+    feeder.join()
+
+    # Reap every child, in order: waitpid frees the zombie and hands over its status.
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+    return b"".join(chunks), codes
+
+
+def _start(argv: list[str], stdin_fd: int, stdout_fd: int) -> int:
+    """fork + exec one command with the given stdin and stdout; return its pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    # The child: it must never return into the caller's code, whatever happens.
+    try:
+        os.dup2(stdin_fd, 0)
+        os.dup2(stdout_fd, 1)
+        # Python ignores SIGPIPE, and an ignored signal stays ignored across exec. Restore the
+        # default so a writer whose reader has gone dies of SIGPIPE, as under a shell.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        os.write(2, f"{argv[0]}: {exc.strerror}\n".encode())
+        # bash's convention: 127 command not found, 126 found but not executable.
+        os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
+    finally:
+        os._exit(127)
+
+
+def _feed(fd: int, data: bytes) -> None:
+    """Write all of `data` into fd, then close it so the first command sees end-of-file."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass  # the first command exited without reading everything (e.g. it was not found)
+    finally:
+        os.close(fd)
