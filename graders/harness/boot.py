@@ -174,14 +174,28 @@ def run_program() -> None:
     runpy.run_path(STUDENT_FILE, run_name="__main__")
 
 
+def die_with_warden(warden_pid: int) -> None:
+    """If the student's code kills its parent (the warden), the kernel kills it too. Otherwise it
+    would be re-parented to pytest (the subreaper), and its next os.kill(os.getppid(), ...) would
+    hit pytest itself."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != warden_pid:  # the warden died before prctl took effect
+        os._exit(1)
+
+
 def main() -> None:
     import site
 
     site.setquit()  # started with -S (no site-packages to scan: faster); students may still call exit()
     apply_limits(SPEC["limits"])
+    warden_pid = os.getpid()
     child = os.fork()
     if child:
         warden(child)
+    die_with_warden(warden_pid)
     os.set_inheritable(RESULT_FD, False)
     write_frame(RESULT_FD, {"kind": "started", "pid": os.getpid()})
     sys.breakpointhook = _no_breakpoint

@@ -207,33 +207,23 @@ class Launch:
         """The process running student code is gone: say how, as precisely as we can."""
         self.reap_orphan()
         killed = self.warden_killed()
-        waiting = f"while the grader was waiting for {awaiting}"
-        if killed and not self._alive():
-            return Failure(f"the process running your code and its parent were both killed by "
-                           f"{signal_name(killed)} {waiting}: did your code signal its own process group "
-                           "(os.killpg(0, ...) or os.kill(0, ...))?")
+        waiting = f" The grader was waiting for {awaiting}."
         if killed:
-            return Failure(f"the parent of the process running your code was killed by {signal_name(killed)} "
-                           f"{waiting}: code under test must never signal its parent (os.getppid())")
+            return Failure(f"the parent of the process running your code (the grader's warden) was killed by "
+                           f"{signal_name(killed)}, and your process with it: code under test must never signal "
+                           f"its parent (os.getppid()) or its own process group (os.killpg(0, ...)).{waiting}")
         if self.returncode is not None:
             how = describe_status(self.returncode)
             hint = {
-                -signal.SIGKILL: " (did your code kill its own process group, or run out of memory?)",
-                -signal.SIGXCPU: " (it used up its CPU-time limit: an endless loop?)",
+                -signal.SIGKILL: ": did your code kill its own process group, or run out of memory?",
+                -signal.SIGXCPU: ": it used up its CPU-time limit (an endless loop?)",
             }.get(self.returncode, "")
             if self.returncode == 0 and self.what != "your program":
-                hint = (" (did your code close file descriptors it did not open, such as the "
-                        "grader's pipe, or call os._exit?)")
-            return Failure(f"the process running your code {how}{hint} {waiting}")
-        return Failure(f"the process running your code disappeared {waiting}")
-
-    def _alive(self) -> bool:
-        if self.returncode is not None or self.pid is None:
-            return False
-        try:
-            return osinspect.state(self.pid) != "Z"
-        except ProcessLookupError:
-            return False
+                hint = (": did your code close file descriptors it did not open, such as the "
+                        "grader's pipe, or call os._exit?")
+            end = "" if hint.endswith("?") else "."
+            return Failure(f"the process running your code {how} before it could report back{hint}{end}{waiting}")
+        return Failure(f"the process running your code disappeared.{waiting}")
 
     def _gone(self) -> bool:
         if self.returncode is not None or self.eof:
@@ -464,8 +454,9 @@ class Sandbox:
             return  # the scenario process is still exiting; stop() cleans up
         killed = launch.warden_killed()
         if killed:
-            raise Failure(f"the parent of the process running your code was killed by {signal_name(killed)}: "
-                          "code under test must never signal its parent (os.getppid())")
+            raise Failure(f"the parent of the process running your code (the grader's warden) was killed by "
+                          f"{signal_name(killed)}: code under test must never signal its parent (os.getppid()) "
+                          "or its own process group (os.killpg(0, ...))")
         left = cleanup.living_descendants()
         if not left:
             return
