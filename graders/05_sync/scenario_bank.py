@@ -1,0 +1,691 @@
+"""Scenarios for bank: they run beside the student's module, in the sandbox (stdlib only).
+
+Races are forced, not hoped for. The grader replaces the student's `_pause()` (looked up as
+a module global at every call) and watches the student's locks:
+
+* Locks made while `Bank(...)` is constructed (threading.Lock / threading.RLock, also inside
+  Condition, Semaphore...) and raw locks found afterwards in the module, the class or the
+  instance are wrapped in `_Watched`, which behaves like the real lock but records who holds
+  it and who waits for it. That gives an exact wait-for graph: a deadlock is seen the moment
+  it exists, and "this thread is blocked on a lock" is a handshake, not a guess.
+* A *meeting* `_pause()` makes two worker threads wait for each other inside `_pause()`: with
+  correct locking the partner is blocked on a lock (seen at once) or finished, so the wait
+  ends immediately; without it both are inside the critical section together and the lost
+  update or overdraft happens every time.
+* A *holding* `_pause()` keeps one thread at its k-th `_pause()` until the scenario lets go.
+* The *lock meeting* (opposite transfers) makes each worker, the first time it asks for a
+  second lock while holding one, wait until the other does the same (or is blocked, or done):
+  locks taken in (src, dst) order then deadlock every time.
+
+Any wait on something the grader cannot see (a lock made lazily, a spin loop) ends after
+UNSEEN seconds, so unusual correct solutions stay correct, only slower.
+"""
+
+import random
+import sys
+import threading
+import time
+
+from graders.harness.scenario import Fail
+
+_REAL_LOCK = threading.Lock
+_REAL_RLOCK = threading.RLock
+_LOCK_TYPE = type(_REAL_LOCK())
+_RLOCK_TYPE = type(_REAL_RLOCK())
+
+UNSEEN = 0.3  # how long a meeting waits for a partner doing something the grader cannot see
+DEADLINE = 2.0  # how long a worker may take when nothing it waits for is visible
+
+
+def _ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+# --- the arena: shared bookkeeping of workers and watched locks --------------------------
+
+class Arena:
+    def __init__(self):
+        self.cond = threading.Condition(_REAL_LOCK())
+        self.waiting = {}  # thread -> (lock, forever: bool) while blocked in acquire
+        self.locks = []  # every _Watched
+        self.lock_meeting = False  # opposite-transfer scenario only
+        self.meeting_waiter = None  # the Worker waiting in meet(), if any
+        self.meeting_generation = 0
+
+    # Threads, not idents, are the keys: an ident is reused once its thread has ended.
+    @staticmethod
+    def label(thread) -> str:
+        if isinstance(thread, Worker):
+            return thread.label
+        return "the grader's main thread" if thread is threading.main_thread() else "another thread"
+
+    # states other threads wait for
+    def blocked(self, w) -> bool:
+        return w in self.waiting
+
+    def stuck(self, w) -> bool:
+        """w cannot go on by itself right now (or never will): a meeting partner need not wait for it."""
+        return w.finished or w.held or self.blocked(w)
+
+    def wait(self, predicate, timeout: float):
+        with self.cond:
+            return self.cond.wait_for(predicate, timeout)
+
+    def deadlock(self):
+        """A cycle in the wait-for graph of forever-waits, as [(thread, lock), ...], or None."""
+        for start in list(self.waiting):
+            chain, thread, seen = [], start, set()
+            while thread in self.waiting and thread not in seen:
+                seen.add(thread)
+                lock, forever = self.waiting[thread]
+                if not forever:
+                    break
+                chain.append((thread, lock))
+                thread = lock.owner
+                if thread is start:
+                    return chain
+        return None
+
+    def describe_deadlock(self, chain) -> str:
+        if len(chain) == 1:
+            thread, lock = chain[0]
+            return (f"{self.label(thread)} waits for {lock.label}, which that same thread already holds: "
+                    "a threading.Lock taken twice by one thread waits for itself forever")
+        parts = [f"{self.label(thread)} holds {chain[i - 1][1].label} and waits for {lock.label}"
+                 for i, (thread, lock) in enumerate(chain)]
+        return "; ".join(parts)
+
+    def describe_wait(self, w) -> str:
+        entry = self.waiting.get(w)
+        if entry is None:
+            return f"{w.label} was still running"
+        lock, _ = entry
+        owner = lock.owner
+        held_by = "nobody (it was just released)" if owner is None else self.label(owner)
+        if isinstance(owner, Worker) and owner.finished:
+            held_by += ", which has already returned without releasing it"
+        return f"{w.label} waits for {lock.label}, held by {held_by}"
+
+    # the two kinds of meeting
+    def meet(self, w) -> bool:
+        """Wait until the partner also meets (both go on), is stuck, or UNSEEN passes."""
+        partner = w.partner
+        if partner is None:
+            return False
+        with self.cond:
+            if self.meeting_waiter is partner:
+                self.meeting_waiter = None
+                self.meeting_generation += 1
+                self.cond.notify_all()
+                return True
+            self.meeting_waiter = w
+            generation = self.meeting_generation
+            deadline = time.monotonic() + UNSEEN
+            while self.meeting_generation == generation and not self.stuck(partner):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            if self.meeting_generation == generation:
+                self.meeting_waiter = None
+                return False
+            return True
+
+    def pause(self) -> None:
+        """The grader's _pause(): counts, meets or holds, as the calling worker asks."""
+        w = threading.current_thread()
+        if not isinstance(w, Worker):
+            return
+        with self.cond:
+            w.pauses += 1
+            if w.mode == "hold" and w.pauses == w.hold_at:
+                w.held = True
+                self.cond.notify_all()
+                self.cond.wait_for(lambda: w.released, 30)
+                w.held = False
+                return
+        if w.mode == "meet":
+            self.meet(w)
+
+    def before_blocking_acquire(self, lock, w) -> None:
+        if not self.lock_meeting or not isinstance(w, Worker) or w.partner is None or w.lock_met:
+            return
+        with self.cond:
+            holds_other = any(other.owner is w and other is not lock for other in self.locks)
+        if holds_other:
+            w.lock_met = True
+            self.meet(w)
+
+
+class Worker(threading.Thread):
+    """Runs one call of the student's code; never raises, records the outcome."""
+
+    def __init__(self, arena, label, fn, *args, mode=None, hold_at=None):
+        super().__init__(daemon=True, name=label)
+        self.arena, self.label, self.fn, self.args = arena, label, fn, args
+        self.mode, self.hold_at = mode, hold_at
+        self.partner = None
+        self.pauses = 0
+        self.held = self.released = self.finished = self.lock_met = False
+        self.value = self.error = None
+
+    def run(self):
+        try:
+            self.value = self.fn(*self.args)
+        except BaseException as exc:  # noqa: BLE001 - reported by the scenario
+            self.error = exc
+        finally:
+            with self.arena.cond:
+                self.finished = True
+                self.arena.cond.notify_all()
+
+    def release(self):
+        with self.arena.cond:
+            self.released = True
+            self.arena.cond.notify_all()
+
+    def outcome(self) -> str:
+        if not self.finished:
+            return "did not return"
+        if self.error is not None:
+            return f"raised {type(self.error).__name__}"
+        return f"returned {self.value!r}"
+
+
+def pair(a, b):
+    a.partner, b.partner = b, a
+
+
+# --- watched locks ------------------------------------------------------------------------
+
+class _Watched:
+    """A real lock plus bookkeeping: who holds it (owner) and who waits for it (arena.waiting)."""
+
+    reentrant = False
+
+    def __init__(self, arena, real, label=None):
+        self._arena, self._real, self.label = arena, real, label or "a lock made in Bank.__init__"
+        self.owner, self._depth = None, 0
+        with arena.cond:
+            arena.locks.append(self)
+
+    def _took(self, thread):
+        with self._arena.cond:
+            self.owner = thread
+            self._depth += 1
+
+    def acquire(self, blocking=True, timeout=-1):
+        arena, me = self._arena, threading.current_thread()
+        if not blocking or timeout == 0:
+            got = self._real.acquire(blocking, timeout)
+            if got:
+                self._took(me)
+            return got
+        arena.before_blocking_acquire(self, me)
+        if self._real.acquire(False):
+            self._took(me)
+            return True
+        with arena.cond:
+            arena.waiting[me] = (self, timeout is None or timeout < 0)
+            arena.cond.notify_all()
+        try:
+            got = self._real.acquire(True, timeout)
+        finally:
+            with arena.cond:
+                arena.waiting.pop(me, None)
+        if got:
+            self._took(me)
+        return got
+
+    def release(self):
+        with self._arena.cond:
+            self._check_release()
+            self._depth -= 1
+            if self._depth <= 0:
+                self.owner, self._depth = None, 0
+            self._real.release()
+
+    def _check_release(self):
+        if not self._real.locked():
+            self._real.release()  # raises the real RuntimeError
+
+    def locked(self):
+        return self._real.locked()
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def __getattr__(self, name):
+        if name == "_real":
+            raise AttributeError(name)
+        return getattr(self._real, name)
+
+    def __repr__(self):
+        return f"<grader-watched {self._real!r}>"
+
+
+class _WatchedR(_Watched):
+    reentrant = True
+
+    def _check_release(self):
+        if not self._real._is_owned():
+            self._real.release()  # raises the real RuntimeError
+
+    def locked(self):
+        return self.owner is not None
+
+    # what threading.Condition uses when its lock is reentrant
+    def _is_owned(self):
+        return self._real._is_owned()
+
+    def _release_save(self):
+        with self._arena.cond:
+            state = self._real._release_save()
+            self.owner, self._depth = None, 0
+            return state
+
+    def _acquire_restore(self, state):
+        arena, me = self._arena, threading.current_thread()
+        with arena.cond:
+            arena.waiting[me] = (self, True)
+            arena.cond.notify_all()
+        try:
+            self._real._acquire_restore(state)
+        finally:
+            with arena.cond:
+                arena.waiting.pop(me, None)
+        with arena.cond:
+            self.owner, self._depth = me, state[0]
+
+
+def _wrap(arena, value, label):
+    if type(value) is _LOCK_TYPE:
+        return _Watched(arena, value, label)
+    if type(value) is _RLOCK_TYPE:
+        return _WatchedR(arena, value, label)
+    return None
+
+
+def _label_and_wrap(arena, container, key, value, label):
+    """Wrap a raw lock found in container[key] (dict or list), or label a watched one."""
+    if isinstance(value, _Watched):
+        if value.label == "a lock made in Bank.__init__":
+            value.label = label
+        return
+    wrapped = _wrap(arena, value, label)
+    if wrapped is not None:
+        container[key] = wrapped
+
+
+def _adopt(arena, owner, name, value, label):
+    """Watch a lock that outlives one Bank (module or class level) in this arena."""
+    if isinstance(value, _Watched):  # watched by an earlier arena of this process
+        with arena.cond:
+            value._arena = arena
+            arena.locks.append(value)
+        return
+    wrapped = _wrap(arena, value, label)
+    if wrapped is not None:
+        setattr(owner, name, wrapped)
+
+
+def make_bank(student, arena, balances):
+    """Construct the student's Bank with every lock it makes watched."""
+    names = [n for n, v in vars(student).items() if v is _REAL_LOCK or v is _REAL_RLOCK]
+
+    def lock_factory():
+        return _Watched(arena, _REAL_LOCK())
+
+    def rlock_factory(*args, **kwargs):
+        return _WatchedR(arena, _REAL_RLOCK(*args, **kwargs))
+
+    saved = {n: getattr(student, n) for n in names}
+    threading.Lock, threading.RLock = lock_factory, rlock_factory
+    for n in names:
+        setattr(student, n, lock_factory if saved[n] is _REAL_LOCK else rlock_factory)
+    try:
+        bank = student.Bank(dict(balances))
+    finally:
+        threading.Lock, threading.RLock = _REAL_LOCK, _REAL_RLOCK
+        for n, v in saved.items():
+            setattr(student, n, v)
+    # raw locks made elsewhere: at module level, as class attributes, with _thread directly
+    for n, v in list(vars(student).items()):
+        _adopt(arena, student, n, v, f"the module-level lock {n}")
+    for klass in type(bank).__mro__[:-1]:
+        for n, v in list(vars(klass).items()):
+            _adopt(arena, klass, n, v, f"the class attribute {klass.__name__}.{n}")
+    attrs = getattr(bank, "__dict__", {})
+    for n, v in list(attrs.items()):
+        _label_and_wrap(arena, attrs, n, v, f"the lock self.{n}")
+        if isinstance(v, dict):
+            for k, item in list(v.items()):
+                _label_and_wrap(arena, v, k, item, f"the lock of {k!r}")
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                _label_and_wrap(arena, v, i, item, f"the lock self.{n}[{i}]")
+    student._pause = arena.pause
+    return bank
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def settle(arena, workers, timeout=DEADLINE):
+    """Wait until every worker returned, or a deadlock exists, or a worker waits for a lock
+    held by a worker that has returned, or timeout. Returns None when all returned, else a
+    sentence saying what is stuck."""
+    def over():
+        return (all(w.finished for w in workers) or arena.deadlock() is not None
+                or any(arena.blocked(w) and _orphaned(arena, w) for w in workers))
+
+    arena.wait(over, timeout)
+    with arena.cond:
+        if all(w.finished for w in workers):
+            return None
+        chain = arena.deadlock()
+        if chain is not None:
+            return "deadlock: " + arena.describe_deadlock(chain)
+        return "; ".join(arena.describe_wait(w) for w in workers if not w.finished)
+
+
+def _orphaned(arena, w):
+    lock, _ = arena.waiting[w]
+    return isinstance(lock.owner, Worker) and lock.owner.finished
+
+
+def reraise(*workers, expected=()):
+    """Unexpected exceptions from the student's code are reported as themselves."""
+    for w in workers:
+        if w.error is not None and not isinstance(w.error, expected):
+            raise w.error
+
+
+def leaked_locks(arena, w):
+    with arena.cond:
+        return [lock.label for lock in arena.locks if lock.owner is w]
+
+
+def call_alone(arena, label, fn, *args, expected=(), after=None, **kw):
+    """Run one call in a worker thread, alone; Fail if it never returns or keeps a lock."""
+    w = Worker(arena, label, fn, *args, **kw)
+    w.start()
+    stuck = settle(arena, [w])
+    if stuck is not None:
+        context = f" (right after {after.label} {after.outcome()})" if after is not None else ""
+        raise Fail(f"{label}, called alone in one thread{context}, never returned: {stuck}")
+    reraise(w, expected=expected)
+    leaked = leaked_locks(arena, w)
+    if leaked:
+        them = "it" if len(leaked) == 1 else "one of them"
+        raise Fail(f"{label} {w.outcome()} but left {' and '.join(leaked)} held, so the next call that "
+                   f"needs {them} waits for ever: every way out of a critical section (return False, an "
+                   "exception) must release what it took; `with lock:` does that for you")
+    return w
+
+
+def balances_of(arena, bank, accounts):
+    w = call_alone(arena, "balance()", lambda: {a: bank.balance(a) for a in accounts})
+    return w.value
+
+
+def returned_or_blocked(arena, w):
+    """The predicate 'w has returned, or waits for a lock': the handshake that replaces a sleep."""
+    return lambda: w.finished or arena.blocked(w)
+
+
+def start(*workers):
+    for w in workers:
+        w.start()
+    return workers
+
+
+def transfer_worker(arena, bank, src, dst, amount, **kw):
+    return Worker(arena, f"transfer({src!r}, {dst!r}, {amount})", bank.transfer, src, dst, amount, **kw)
+
+
+# --- scenarios ----------------------------------------------------------------------------
+# Three runs fold several checks each (one fresh interpreter costs ~0.1 s): a part that fails
+# reports its sentence as {"fail": ...} and the other parts still run, each on a new Bank.
+
+def _parts(student, ctx, *names):
+    out = {}
+    for name in names:
+        try:
+            out[name] = globals()[name](student, ctx)
+        except Fail as exc:
+            out[name] = {"fail": str(exc)}
+    return out
+
+
+def alone(student, ctx):
+    """One thread at a time: _pause() calls kept, refusals, transfer(a, a, x)."""
+    return _parts(student, ctx, "pauses", "refusals", "self_transfer")
+
+
+def races(student, ctx):
+    """Two threads forced to collide: lost update, overdraft, opposite transfers (last: may deadlock)."""
+    return _parts(student, ctx, "lost_update", "overdraft", "opposite")
+
+
+def holds(student, ctx):
+    """One thread held inside _pause(): total() snapshot, per-account locking."""
+    return _parts(student, ctx, "total_snapshot", "fine_grained")
+
+
+def pauses(student, ctx):
+    """How many times each call reaches _pause(), one thread at a time."""
+    arena = Arena()
+    bank = make_bank(student, arena, {"A": 100, "B": 50, "C": 0})
+    counts, previous = {}, None
+    for label, fn, args in (("transfer('A', 'B', 30)", bank.transfer, ("A", "B", 30)),
+                            ("transfer('C', 'A', 10)", bank.transfer, ("C", "A", 10)),
+                            ("total()", bank.total, ())):
+        previous = call_alone(arena, label, fn, *args, mode="count", after=previous)
+        counts[label] = {"pauses": previous.pauses, "value": previous.value}
+    return counts
+
+
+def refusals(student, ctx):
+    """Refused calls: what each returns or raises, and whether anything changed."""
+    arena = Arena()
+    bank = make_bank(student, arena, {"A": 100, "B": 50})
+    records, previous = [], None
+    for label, fn, args in (("transfer('A', 'B', 101)", bank.transfer, ("A", "B", 101)),
+                            ("transfer('A', 'Z', 10)", bank.transfer, ("A", "Z", 10)),
+                            ("transfer('Z', 'A', 10)", bank.transfer, ("Z", "A", 10)),
+                            ("transfer('A', 'B', 0)", bank.transfer, ("A", "B", 0)),
+                            ("transfer('A', 'B', -5)", bank.transfer, ("A", "B", -5)),
+                            ("balance('Z')", bank.balance, ("Z",)),
+                            ("transfer('A', 'B', 10)", bank.transfer, ("A", "B", 10))):
+        previous = call_alone(arena, label, fn, *args, expected=(KeyError, ValueError), after=previous)
+        records.append({"call": label, "outcome": previous.outcome(),
+                        "error": type(previous.error).__name__ if previous.error is not None else None,
+                        "value": previous.value, "balances": balances_of(arena, bank, "AB")})
+    return records
+
+
+def self_transfer(student, ctx):
+    """transfer(a, a, x): returns, and changes nothing."""
+    arena = Arena()
+    bank = make_bank(student, arena, {"A": 100, "B": 50})
+    records, previous = [], None
+    for amount in (30, 500):
+        label = f"transfer('A', 'A', {amount})"
+        previous = call_alone(arena, label, bank.transfer, "A", "A", amount, after=previous)
+        records.append({"call": label, "value": previous.value, "balances": balances_of(arena, bank, "AB")})
+    return records
+
+
+def _race(student, accounts, calls):
+    """Two transfers that meet at every _pause(): returns results and balances."""
+    arena = Arena()
+    bank = make_bank(student, arena, accounts)
+    w1, w2 = (transfer_worker(arena, bank, *c, mode="meet") for c in calls)
+    pair(w1, w2)
+    start(w1, w2)
+    stuck = settle(arena, [w1, w2])
+    if stuck is not None:
+        raise Fail(f"{w1.label} and {w2.label}, run at the same time, did not both return: {stuck}")
+    reraise(w1, w2)
+    return {"calls": [w1.label, w2.label], "values": [w1.value, w2.value],
+            "balances": balances_of(arena, bank, sorted(accounts))}
+
+
+def lost_update(student, ctx):
+    return _race(student, {"A": 100, "B": 100, "C": 100}, [("A", "C", 10), ("B", "C", 10)])
+
+
+def overdraft(student, ctx):
+    return _race(student, {"A": 100, "B": 0, "C": 0}, [("A", "B", 60), ("A", "C", 60)])
+
+
+def opposite(student, ctx):
+    """transfer(A, B) and transfer(B, A) each ask for their second lock at the same moment."""
+    arena = Arena()
+    bank = make_bank(student, arena, {"A": 100, "B": 100})
+    arena.lock_meeting = True
+    w1 = transfer_worker(arena, bank, "A", "B", 10)
+    w2 = transfer_worker(arena, bank, "B", "A", 20)
+    pair(w1, w2)
+    start(w1, w2)
+    stuck = settle(arena, [w1, w2])
+    if stuck is not None:
+        return {"stuck": stuck}
+    reraise(w1, w2)
+    return {"stuck": None, "values": [w1.value, w2.value], "balances": balances_of(arena, bank, "AB")}
+
+
+def _hold(arena, w, what):
+    """Start w and wait until it is held at its k-th _pause()."""
+    w.start()
+    arena.wait(lambda: w.held or w.finished or arena.deadlock() is not None, DEADLINE)
+    if w.held:
+        return
+    if w.finished:
+        reraise(w)
+        raise Fail(f"{w.label} returned after only {w.pauses} _pause() call(s), so the grader could not hold "
+                   f"it at its {_ordinal(w.hold_at)} one to check {what}: keep every _pause() call of the "
+                   "original code")
+    raise Fail(f"{w.label} did not reach its {_ordinal(w.hold_at)} _pause() call: {settle(arena, [w], 0)}")
+
+
+def total_snapshot(student, ctx):
+    """total() while a transfer is held at each _pause(), and a transfer while total() is held."""
+    arena = Arena()
+    bank = make_bank(student, arena, {"A": 100, "B": 100, "C": 100})
+    records = []
+    for k in (1, 2, 3):
+        mover = transfer_worker(arena, bank, "A", "B", 10, mode="hold", hold_at=k)
+        _hold(arena, mover, "total()")
+        adder = Worker(arena, "total()", bank.total)
+        adder.start()
+        arena.wait(returned_or_blocked(arena, adder), UNSEEN)
+        during = adder.finished
+        mover.release()
+        stuck = settle(arena, [mover, adder])
+        if stuck is not None:
+            raise Fail(f"total() was called while {mover.label} was held at its {_ordinal(k)} _pause(); "
+                       f"after the grader let the transfer go on, not everything returned: {stuck}")
+        reraise(mover, adder)
+        records.append({"held": mover.label, "k": k, "value": adder.value, "during": during,
+                        "who": "transfer"})
+    for k in (1, 2, 3):
+        adder = Worker(arena, "total()", bank.total, mode="hold", hold_at=k)
+        _hold(arena, adder, "that no transfer runs in the middle of total()")
+        mover = transfer_worker(arena, bank, "A", "C", 10)
+        mover.start()
+        arena.wait(returned_or_blocked(arena, mover), UNSEEN)
+        during = mover.finished
+        adder.release()
+        stuck = settle(arena, [mover, adder])
+        if stuck is not None:
+            raise Fail(f"{mover.label} was called while total() was held at its {_ordinal(k)} _pause(); "
+                       f"after the grader let total() go on, not everything returned: {stuck}")
+        reraise(mover, adder)
+        records.append({"held": "total()", "k": k, "value": adder.value, "during": during,
+                        "moved": mover.label, "who": "total"})
+    return records
+
+
+def fine_grained(student, ctx):
+    """transfer(C, D) while transfer(A, B) is held at its first _pause()."""
+    arena = Arena()
+    bank = make_bank(student, arena, {"A": 100, "B": 100, "C": 100, "D": 100})
+    held = transfer_worker(arena, bank, "A", "B", 10, mode="hold", hold_at=1)
+    _hold(arena, held, "that other transfers still run")
+    other = transfer_worker(arena, bank, "C", "D", 10)
+    other.start()
+    arena.wait(returned_or_blocked(arena, other), 1.0)
+    with arena.cond:
+        result = {"held": held.label, "other": other.label, "completed": other.finished,
+                  "waited_for": None if other.finished else arena.describe_wait(other)}
+    held.release()
+    stuck = settle(arena, [held, other])
+    if stuck is not None and result["completed"]:
+        raise Fail(f"after the grader let {held.label} go on, it did not return: {stuck}")
+    reraise(held, other)
+    return result
+
+
+def stress(student, ctx, threads=8, transfers=300, seed=1):
+    """Many threads, many random transfers, total() read all along: a realistic check."""
+    accounts = {name: 1000 for name in "ABCDEF"}
+    conserved = sum(accounts.values())
+    arena = Arena()
+    bank = make_bank(student, arena, accounts)
+
+    def nothing():
+        pass
+
+    student._pause = nothing  # a plain function call: the window where a switch can happen
+    names = sorted(accounts)
+    gate = threading.Barrier(threads + 1)
+    moves = []
+    totals = []
+
+    def mover(rng):
+        me = threading.current_thread()
+        gate.wait(DEADLINE)
+        done = []
+        for _ in range(transfers):
+            src, dst = rng.sample(names, 2)
+            amount = rng.randint(1, 400)
+            me.label = f"transfer({src!r}, {dst!r}, {amount}) (one of {threads} threads doing random transfers)"
+            if bank.transfer(src, dst, amount):
+                done.append((src, dst, amount))
+        return done
+
+    def auditor():
+        gate.wait(DEADLINE)
+        while any(not w.finished for w in running) and len(totals) < 200:
+            totals.append(bank.total())
+
+    running = [Worker(arena, f"mover {i}", mover, random.Random(seed * 100 + i)) for i in range(threads)]
+    audit = Worker(arena, "total()", auditor)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        started = time.monotonic()
+        start(*running, audit)
+        stuck = settle(arena, [*running, audit], 1.5 * DEADLINE)
+        elapsed = time.monotonic() - started
+    finally:
+        sys.setswitchinterval(old)
+    if stuck is not None:
+        return {"stuck": stuck}
+    reraise(*running, audit)
+    expected = dict(accounts)
+    for w in running:
+        for src, dst, amount in w.value:
+            expected[src] -= amount
+            expected[dst] += amount
+            moves.append(amount)
+    final = balances_of(arena, bank, names)
+    final_total = call_alone(arena, "total()", bank.total).value
+    return {"stuck": None, "conserved": conserved, "expected": expected, "final": final,
+            "final_total": final_total, "bad_totals": [t for t in totals if t != conserved][:5],
+            "n_totals": len(totals), "n_done": len(moves), "n_calls": threads * transfers,
+            "elapsed": round(elapsed, 3)}
