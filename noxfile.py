@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import sys
 
 import nox
 
@@ -38,6 +39,10 @@ def harness(session: nox.Session, *args: str) -> None:
 @nox.session
 def grade(session: nox.Session) -> None:
     """Grade exercises/ (or the ids/topics given; --target DIR grades another tree)."""
+    if not sys.platform.startswith("linux"):
+        session.error("proclab grades Linux system calls (fork, /proc, signals), so it runs only on Linux. "
+                      "Open this repository in WSL2, in the dev container (.devcontainer/) or in a GitHub "
+                      "Codespace, and run `nox -s grade` there.")
     harness(session, "grade", *session.posargs)
 
 

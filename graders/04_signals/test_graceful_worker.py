@@ -259,7 +259,7 @@ def test_sigusr1_prints_status_promptly_through_a_pipe(exercise):
     path = _path(prog)
     last = 0
     for round_ in (1, 2):
-        _wait_until(lambda: _complete_records(_read(path)) >= last + 2, 1.0)
+        _wait_until(lambda last=last: _complete_records(_read(path)) >= last + 2, 1.0)
         before = _complete_records(_read(path))
         prog.signal(signal.SIGUSR1)
         line = _text(prog.readline(
