@@ -39,8 +39,12 @@ def describe_status(returncode: int) -> str:
 
 def student_env(tmp: str) -> dict[str, str]:
     """What a student's own shell would give: no PYTHONUNBUFFERED, no debugger or site surprises."""
+    # Only directories we may search: an unreadable one (root's, when grading as another user)
+    # makes execvp fail with EACCES instead of "not found".
+    path = [d for d in os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(os.pathsep)
+            if d and os.path.isdir(d) and os.access(d, os.X_OK)]
     return {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "PATH": os.pathsep.join(path),
         "HOME": tmp,
         "TMPDIR": tmp,
         "LANG": "C.UTF-8",
