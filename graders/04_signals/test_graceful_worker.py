@@ -16,6 +16,7 @@ import signal
 import time
 
 from graders.harness import osinspect
+from graders.harness.scenario import wait_until as _wait_until
 
 LOG = "worker.log"
 EXIT_DEADLINE = 1.0  # the contract: exit within 1 s of SIGTERM / SIGINT
@@ -48,15 +49,6 @@ def _read(path: str) -> bytes:
 
 def _complete_records(data: bytes) -> int:
     return sum(1 for line in data.split(b"\n")[:-1] if line.startswith(b"rec "))
-
-
-def _wait_until(predicate, timeout: float, interval: float = 0.002):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 def _start(exercise, needs=()):

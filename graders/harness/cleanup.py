@@ -61,6 +61,28 @@ def kill_descendants(root: int | None = None, grace: float = 0.2, patience: floa
     reap_zombies()
 
 
+def sweep_stale() -> None:
+    """Remove what an earlier grading run left when it was killed outright (SIGKILL, power off):
+    its private folders and pids cgroups carry its pid in their name."""
+    import glob
+    import re
+    import shutil
+    import tempfile
+
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "proclab-*")) + \
+            glob.glob("/sys/fs/cgroup/pids/proclab-*"):
+        match = re.match(r"proclab-(\d+)-", os.path.basename(path))
+        if not match or psutil.pid_exists(int(match.group(1))):
+            continue
+        if path.startswith("/sys/"):
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def reap_zombies() -> None:
     while True:
         try:

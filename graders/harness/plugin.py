@@ -31,6 +31,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     global BUDGET
     cleanup.become_subreaper()
+    cleanup.sweep_stale()
     BUDGET = ProcessBudget()
 
 
@@ -59,9 +60,14 @@ def exercise(request):
         raise Todo(f"{ex.relpath} is the untouched stub: read exercises/{ex.topic}/README.md, "
                    f"then fill in the TODOs (`nox -s hint -- {ex.id}` gives a hint)")
     sandbox = Sandbox(path, ex.scenario, ex.timeout, BUDGET)
-    request.node.proclab_sandbox = sandbox
     yield sandbox
-    sandbox.close()
+    record = getattr(request.node, "proclab_record", None)  # made by makereport, before teardown
+    logs = request.config.getoption("logs")
+    failed = record is not None and record["status"] != PASS
+    keep = os.path.join(logs, ex.id, f"{request.node.name}.log") if logs and failed else None
+    if sandbox.close(keep_output=keep):
+        inside = os.path.abspath(keep).startswith(os.getcwd() + os.sep)
+        record["log"] = os.path.relpath(keep) if inside else os.path.abspath(keep)
 
 
 def _sticky(ex_id: str, exc: BaseException) -> None:
@@ -96,17 +102,6 @@ def pytest_runtest_teardown(item, nextitem):
     if record is None:
         return
     record["duration"] = round(time.monotonic() - getattr(item, "proclab_started", time.monotonic()), 3)
-    sandbox = getattr(item, "proclab_sandbox", None)
-    logs = item.config.getoption("logs")
-    if sandbox is not None:
-        output = sandbox.output()
-        if logs and output.strip() and record["status"] != PASS:
-            path = os.path.join(logs, record["id"], f"{record['test']}.log")
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w") as f:
-                f.write(output)
-            record["log"] = os.path.relpath(path)
-        sandbox.remove_logs()
     results = item.config.getoption("results")
     if results:
         with open(results, "a") as f:

@@ -310,13 +310,24 @@ def raise_for(frame: dict):
     raise exc
 
 
-class Running:
-    """A scenario the test watches while it runs (exercise.start)."""
+class _Handle:
+    """What the test holds while a launch runs; leaving the `with` block stops it."""
 
     def __init__(self, sandbox: "Sandbox", launch: Launch, timeout: float):
         self.sandbox, self.launch, self.timeout = sandbox, launch, timeout
         self.tmp = sandbox.tmp
         self.pid = launch.wait_started(time.monotonic() + timeout, timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sandbox.stop(self.launch)
+        return False
+
+
+class Running(_Handle):
+    """A scenario the test watches while it runs (exercise.start)."""
 
     def event(self, name: str, timeout: float | None = None, awaiting: str | None = None) -> dict:
         timeout = timeout or self.timeout
@@ -337,21 +348,9 @@ class Running:
                 self.sandbox.check_clean_end(self.launch)
                 return frame.get("value")
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.sandbox.stop(self.launch)
-        return False
-
-
-class Program:
+class Program(_Handle):
     """A student's program run as __main__ (exercise.program)."""
-
-    def __init__(self, sandbox: "Sandbox", launch: Launch, timeout: float):
-        self.sandbox, self.launch, self.timeout = sandbox, launch, timeout
-        self.tmp = sandbox.tmp
-        self.pid = launch.wait_started(time.monotonic() + timeout, timeout)
 
     def readline(self, timeout: float | None = None, awaiting: str = "a line on your program's stdout") -> str:
         timeout = timeout or self.timeout
@@ -375,13 +374,6 @@ class Program:
     def stdout_so_far(self) -> str:
         return bytes(self.launch.stdout_buffer).decode(errors="replace")
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.sandbox.stop(self.launch)
-        return False
-
 
 class Sandbox:
     """Everything one test starts: private dir, processes, limits, cleanup."""
@@ -391,8 +383,8 @@ class Sandbox:
         self.scenario_file = scenario_file
         self.timeout = timeout
         self.budget = budget
-        self.tmp = tempfile.mkdtemp(prefix="proclab-")
-        self.logdir = tempfile.mkdtemp(prefix="proclab-log-")
+        self.tmp = tempfile.mkdtemp(prefix=f"proclab-{os.getpid()}-")
+        self.logdir = tempfile.mkdtemp(prefix=f"proclab-{os.getpid()}-log-")
         self.launches: list[Launch] = []
         self.limits = {
             "RLIMIT_CPU": int(max(10, 4 * timeout)),
@@ -480,15 +472,23 @@ class Sandbox:
             cleanup.kill_descendants()
         launch.close()  # anything left behind is killed by close() at the end of the test
 
-    def close(self) -> list[str]:
-        """Kill and reap everything; remove files and IPC objects. Returns what had to be removed."""
+    def close(self, keep_output: str | None = None) -> bool:
+        """Kill and reap everything; remove files and IPC objects. With `keep_output`, first save
+        what the test's processes printed there (when they printed anything): returns whether it did."""
         cleanup.kill_descendants()
         for launch in self.launches:
             launch.close()
             ProcessBudget.remove_cgroup(launch.cgroup)  # empty now: everything in it was killed and reaped
-        removed = cleanup.remove_new_shm(self._shm) + cleanup.remove_new_sysv(self._sysv)
+        cleanup.remove_new_shm(self._shm)
+        cleanup.remove_new_sysv(self._sysv)
         shutil.rmtree(self.tmp, ignore_errors=True)
-        return removed
+        output = self.output() if keep_output else ""
+        if output.strip():
+            os.makedirs(os.path.dirname(keep_output), exist_ok=True)
+            with open(keep_output, "w") as f:
+                f.write(output)
+        shutil.rmtree(self.logdir, ignore_errors=True)
+        return bool(output.strip())
 
     def output(self) -> str:
         """Everything the test's processes printed to the log (stderr; stdout of scenarios)."""
@@ -500,6 +500,3 @@ class Sandbox:
             except OSError:
                 pass
         return "".join(chunks)
-
-    def remove_logs(self) -> None:
-        shutil.rmtree(self.logdir, ignore_errors=True)
