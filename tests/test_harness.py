@@ -160,3 +160,21 @@ def test_grading_does_not_depend_on_root(world_tmp):
                               "--submit", "pipe_chain=tests/hostile/pipe_chain/forks_hundreds.py")
     assert entries["pipe_chain"]["status"] == "fail"
     assert "process budget" in entries["pipe_chain"]["tests"][0]["message"]
+
+
+def test_a_file_that_does_not_compile_is_an_error_named_at_its_line(tmp_path):
+    broken = tmp_path / "probe.py"
+    broken.write_text("def echo(value):\n    return value +\n")
+    run = grade(tmp_path, *PROBE_ARGS, "--submit", f"probe={broken}", env=PROBE_ENV)
+    assert run.statuses() == {"probe": "error"}
+    messages = run.messages("probe")
+    assert all("probe.py does not compile" in m and "line 2" in m for m in messages), messages
+
+
+def test_not_implemented_is_todo_at_once_for_every_test(tmp_path):
+    stub = tmp_path / "probe.py"
+    stub.write_text("def echo(value):\n    raise NotImplementedError\n\n\ndef spawn_and_wait():\n"
+                    "    raise NotImplementedError\n")
+    run = grade(tmp_path, *PROBE_ARGS, "--submit", f"probe={stub}", env=PROBE_ENV)
+    assert run.statuses() == {"probe": "todo"}
+    assert run.report["score"] == 0
