@@ -57,8 +57,7 @@ def exercise(request):
     if not os.path.exists(path):
         raise GradingError(f"{ex.relpath} is missing: restore the stub with `git checkout -- {ex.relpath}`")
     if catalogue.is_untouched_stub(ex, path):
-        raise Todo(f"{ex.relpath} is the untouched stub: read exercises/{ex.topic}/README.md, "
-                   f"then fill in the TODOs (`nox -s hint -- {ex.id}` gives a hint)")
+        raise Todo(f"not started: {ex.relpath} is still the stub (read exercises/{ex.topic}/README.md first)")
     sandbox = Sandbox(path, ex.scenario, ex.timeout, BUDGET)
     yield sandbox
     record = getattr(request.node, "proclab_record", None)  # made by makereport, before teardown
