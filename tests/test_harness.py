@@ -89,7 +89,7 @@ def test_exercise_status_rules():
 def _cli(*args, env=None):
     import subprocess
     return subprocess.run([sys.executable, "-m", "graders.harness", *args], cwd=REPO, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=60)
+                          text=True, env={**os.environ, **(env or {})}, timeout=120)
 
 
 def test_hints_come_one_at_a_time(tmp_path, monkeypatch):
@@ -178,3 +178,17 @@ def test_not_implemented_is_todo_at_once_for_every_test(tmp_path):
     run = grade(tmp_path, *PROBE_ARGS, "--submit", f"probe={stub}", env=PROBE_ENV)
     assert run.statuses() == {"probe": "todo"}
     assert run.report["score"] == 0
+
+
+def test_gradebook_grades_each_submission_into_a_csv(tmp_path):
+    import csv
+    import shutil
+    submissions = tmp_path / "submissions"
+    shutil.copytree(os.path.join(REPO, "solutions"), submissions / "alice" / "exercises")
+    shutil.copytree(os.path.join(REPO, "exercises"), submissions / "bob" / "exercises")
+    book = tmp_path / "book.csv"
+    assert _cli("gradebook", str(submissions), "--csv", str(book)).returncode == 0
+    with open(book) as f:
+        rows = {row["submission"]: row for row in csv.DictReader(f)}
+    assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) > 0
+    assert float(rows["bob"]["score"]) == 0
