@@ -100,15 +100,12 @@ def shm_snapshot() -> set[str]:
         return set()
 
 
-def remove_new_shm(before: set[str]) -> list[str]:
-    removed = []
+def remove_new_shm(before: set[str]) -> None:
     for name in shm_snapshot() - before:
         try:
             os.unlink(os.path.join("/dev/shm", name))
-            removed.append(name)
         except OSError:
             pass
-    return removed
 
 
 _SYSV_KINDS = ("shm", "sem", "msg")
@@ -126,8 +123,7 @@ def sysv_snapshot() -> dict[str, set[int]]:
     return ids
 
 
-def remove_new_sysv(before: dict[str, set[int]]) -> list[str]:
-    removed = []
+def remove_new_sysv(before: dict[str, set[int]]) -> None:
     IPC_RMID = 0
     for kind, ids in sysv_snapshot().items():
         for ident in ids - before.get(kind, set()):
@@ -137,5 +133,3 @@ def remove_new_sysv(before: dict[str, set[int]]) -> list[str]:
                 _libc.shmctl(ident, IPC_RMID, None)
             else:
                 _libc.msgctl(ident, IPC_RMID, None)
-            removed.append(f"{kind} {ident}")
-    return removed

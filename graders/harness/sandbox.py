@@ -142,7 +142,6 @@ class Launch:
         self.frames: list[dict] = []
         self.eof = False
         self.pid: int | None = None
-        self.exit_status: int | None = None   # the scenario/program process's wait status
         self.returncode: int | None = None
         self.closed = False
 
@@ -171,7 +170,6 @@ class Launch:
             self.pid = frame["pid"]
         elif frame.get("kind") == "exit":
             status = frame.get("status")
-            self.exit_status = status
             if status is not None:
                 self.returncode = os.waitstatus_to_exitcode(status)
         else:
@@ -200,7 +198,7 @@ class Launch:
             except ChildProcessError:
                 return
             if pid:
-                self.exit_status, self.returncode = status, os.waitstatus_to_exitcode(status)
+                self.returncode = os.waitstatus_to_exitcode(status)
 
     def warden_killed(self) -> int | None:
         """The signal that killed the warden (the parent of the student's process), if any."""
@@ -364,15 +362,6 @@ class Program(_Handle):
         code = self.launch.wait_exit(time.monotonic() + timeout, awaiting, timeout)
         self.sandbox.check_clean_end(self.launch)
         return code
-
-    def pump(self, seconds: float) -> None:
-        """Let `seconds` pass while collecting output (never more than that)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.launch.pump(deadline)
-
-    def stdout_so_far(self) -> str:
-        return bytes(self.launch.stdout_buffer).decode(errors="replace")
 
 
 class Sandbox:
