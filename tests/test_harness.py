@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 import pytest
 from conftest import REPO, grade
 
-from graders.harness import grading, report
+from graders.harness import grading, scoring
 
 PROBE = os.path.join(REPO, "tests", "probe")
 PROBE_ENV = {"PROCLAB_CATALOGUE": os.path.join(PROBE, "catalogue.toml")}
@@ -79,11 +79,11 @@ def test_grade_refuses_other_systems_with_directions(monkeypatch, tmp_path):
 def test_exercise_status_rules():
     def tests(*statuses):
         return [{"status": s} for s in statuses]
-    assert report.exercise_status(tests("pass", "pass")) == "pass"
-    assert report.exercise_status(tests("pass", "fail", "error")) == "fail"
-    assert report.exercise_status(tests("error", "todo")) == "error"
-    assert report.exercise_status(tests("todo", "pass")) == "todo"
-    assert report.exercise_status([]) == "error"
+    assert scoring.exercise_status(tests("pass", "pass")) == "pass"
+    assert scoring.exercise_status(tests("pass", "fail", "error")) == "fail"
+    assert scoring.exercise_status(tests("error", "todo")) == "error"
+    assert scoring.exercise_status(tests("todo", "pass")) == "todo"
+    assert scoring.exercise_status([]) == "error"
 
 
 def _cli(*args, env=None):

@@ -12,7 +12,8 @@ GRADE_DIR = os.path.join(catalogue.REPO, ".grade")
 
 
 def cmd_grade(args) -> int:
-    return grading.grade(args.names, args.target, args.submit, args.out, verbose=args.verbose, quiet=args.quiet)
+    return grading.grade(args.names, args.target, args.submit, args.out, verbose=args.verbose, quiet=args.quiet,
+                         hide=args.hide)
 
 
 def cmd_list(args) -> int:
@@ -100,6 +101,8 @@ def main(argv=None) -> None:
     p.add_argument("--submit", action="append", default=[], metavar="ID=PATH",
                    help="grade PATH in place of exercise ID's file")
     p.add_argument("--out", default=GRADE_DIR, help="where reports go (default: .grade)")
+    p.add_argument("--hide", action="append", default=[], metavar="PATH",
+                   help="a folder student code must not see (separate-user mode), e.g. other submissions")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per test as it finishes")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing; reports only")
     p.set_defaults(func=cmd_grade)

@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 
-from graders.harness import catalogue, report
+from graders.harness import catalogue, report, scoring
 from graders.harness.outcome import PASS
 
 STARTUP_ALLOWANCE = 30.0
@@ -88,7 +88,7 @@ def grade(names: list[str], target: str, submit: list[str], outdir: str, verbose
         crashed = f"grading crashed: {type(exc).__name__}: {exc}"
         raise
     finally:
-        doc = report.build(exercises, records, crashed)
+        doc = scoring.build(exercises, records, crashed)
         report.write_all(doc, outdir)
         _remember_progress(doc, outdir)
         if not quiet:
