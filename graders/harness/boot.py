@@ -1,9 +1,17 @@
-"""The sandbox's side: started by sandbox.py as `python boot.py SPEC`, never imported by pytest.
+"""The sandbox's side: started by sandbox.py as `python -S boot.py SPEC`, never imported by pytest.
 
 It applies the limits, splits into a *warden* (waits for its child and reports how it ended)
 and the *scenario process* (imports the student's file and runs a scenario, or runs the
 student's program as __main__). The student's code therefore has the warden, not pytest, as
-its parent. Results travel as frames on the private pipe named in SPEC.
+its parent. Results travel as signed frames on the private pipe named in SPEC; the signing key
+arrives on another pipe, is read before any student code runs, and lives only in closures.
+
+Where the grader runs as root, sandbox.py has already moved this process into its cgroups,
+its own mount and IPC namespaces, and a separate unprivileged user (see identity.py).
+
+Before the student's module is imported an audit hook is installed: reaching for the grader's
+frames, objects, memory or result channel raises a *flag* (sent at once, signed), and so does
+replacing a function of a module the scenario observes with.
 """
 
 import builtins
@@ -15,29 +23,41 @@ import sys
 import traceback
 
 del sys.path[0]  # this directory: never let student code import harness modules by accident
-sys.path.append(json.loads(sys.argv[1])["repo"])
+sys.path.append(json.loads(sys.argv[1])["stage"])
 
-from graders.harness.frames import loads, write_frame  # noqa: E402
+from graders.harness import frames  # noqa: E402
 
-SPEC = loads(sys.argv[1])
-
-RESULT_FD = SPEC["result_fd"]
+SPEC = frames.loads(sys.argv[1])
 STUDENT_FILE = SPEC["student_file"]
-STUDENT_NAME = os.path.basename(STUDENT_FILE)
+STUDENT_NAME = SPEC.get("student_name") or os.path.basename(STUDENT_FILE)
+
+# Reaching into the grader's frames or objects: flagged when the student's own line does it.
+_INTROSPECTION = {
+    "sys._getframe": "called sys._getframe()",
+    "sys._getframemodulename": "called sys._getframemodulename()",
+    "sys._current_frames": "called sys._current_frames()",
+    "sys.settrace": "installed a trace function (sys.settrace)",
+    "sys.setprofile": "installed a profile function (sys.setprofile)",
+    "gc.get_objects": "called gc.get_objects()",
+    "gc.get_referrers": "called gc.get_referrers()",
+    "gc.get_referents": "called gc.get_referents()",
+    "sys.addaudithook": "added an audit hook",
+    "ctypes.string_at": "read raw memory with ctypes.string_at",
+    "ctypes.wstring_at": "read raw memory with ctypes.wstring_at",
+}
+_FRAME_ATTRIBUTES = {"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"}
+_MEMORY_CALLS = {"ptrace", "process_vm_readv", "process_vm_writev"}
+_WATCHED_MODULES = ("builtins", "os", "posix", "signal", "select", "time", "errno", "struct", "json",
+                    "binascii", "hmac", "graders.harness.frames", "graders.harness.scenario",
+                    "graders.harness.osinspect")
 
 
 def apply_limits(limits: dict) -> None:
     for name, value in limits.items():
         resource.setrlimit(getattr(resource, name), (value, value))
-    if SPEC.get("cgroup"):
-        try:
-            with open(os.path.join(SPEC["cgroup"], "cgroup.procs"), "w") as f:
-                f.write(str(os.getpid()))
-        except OSError:
-            pass  # the watchdog in sandbox.py still enforces the budget
 
 
-def warden(child: int) -> None:
+def warden(child: int, write) -> None:
     # The student may signal its parent or its whole process group: the warden must outlive
     # that to report how the child ended. SIGKILL still ends it.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
@@ -48,7 +68,7 @@ def warden(child: int) -> None:
     except ChildProcessError:
         status = None
     try:
-        write_frame(RESULT_FD, {"kind": "exit", "status": status})
+        write({"kind": "exit", "status": status})
     except OSError:
         pass
     os._exit(0)
@@ -102,6 +122,108 @@ def describe(exc: BaseException, during: str) -> tuple[str, str]:
     return "fail", f"{text}{at} {during}"
 
 
+def install_audit_hook(write, result_fd: int) -> None:
+    """Flag the student's code when it reaches for the grader's internals. Each kind is sent once."""
+    getframe, fstat, stat = sys._getframe, os.fstat, os.stat
+    result_ino = fstat(result_fd).st_ino
+    sent: set[str] = set()
+    busy = [False]
+
+    def student_frame(anywhere: bool):
+        frame = getframe(2)
+        while frame is not None:
+            if frame.f_code.co_filename == STUDENT_FILE:
+                return frame
+            if not anywhere:
+                return None
+            frame = frame.f_back
+        return None
+
+    def flag(what: str, frame) -> None:
+        if what in sent:
+            return
+        sent.add(what)
+        where = f" at {STUDENT_NAME} line {frame.f_lineno}" if frame is not None else ""
+        try:
+            write({"kind": "flag", "sentence": f"your code {what}{where}: the grader's frames, objects, memory "
+                                               "and result channel are off limits to code under test"})
+        except OSError:
+            pass
+
+    def sensitive_path(path) -> str | None:
+        if isinstance(path, bytes):
+            path = path.decode(errors="replace")
+        if not isinstance(path, str) or not path.startswith("/proc/"):
+            return None
+        parts = path.split("/")
+        if len(parts) >= 4 and parts[3] == "mem":
+            return f"opened {path} (another process's or its own raw memory)"
+        if len(parts) >= 5 and parts[3] == "fd":
+            try:
+                if stat(path).st_ino == result_ino:
+                    return f"opened {path}, the grader's private result pipe"
+            except OSError:
+                return None
+        return None
+
+    def hook(event: str, args) -> None:
+        if busy[0]:
+            return
+        busy[0] = True
+        try:
+            if event in _INTROSPECTION:
+                if event in ("sys.settrace", "sys.setprofile") and args and args[0] is None:
+                    return
+                frame = student_frame(anywhere=False)
+                if frame is not None:
+                    flag(_INTROSPECTION[event], frame)
+            elif event == "object.__getattr__" and args[1] in _FRAME_ATTRIBUTES:
+                frame = student_frame(anywhere=False)
+                if frame is not None:
+                    flag(f"read the .{args[1]} attribute (a way into the grader's frames)", frame)
+            elif event == "object.__setattr__" and args[1] == "__code__":
+                frame = student_frame(anywhere=False)
+                if frame is not None:
+                    flag("replaced a function's __code__", frame)
+            elif event == "import" and str(args[0]).startswith(("graders", "proclab_scenario")):
+                frame = student_frame(anywhere=False)
+                if frame is not None:
+                    flag(f"imported the grader's module {args[0]}", frame)
+            elif event == "ctypes.dlsym" and str(args[1]) in _MEMORY_CALLS:
+                frame = student_frame(anywhere=True)
+                if frame is not None:
+                    flag(f"looked up {args[1]}() through ctypes (tracing or reading other processes)", frame)
+            elif event == "open":
+                what = sensitive_path(args[0])
+                if what:
+                    frame = student_frame(anywhere=True)
+                    if frame is not None:
+                        flag(what, frame)
+        except Exception:  # noqa: BLE001 - the hook must never break the student's code
+            pass
+        finally:
+            busy[0] = False
+
+    sys.addaudithook(hook)
+
+
+def snapshot_modules() -> dict[str, dict[str, int]]:
+    seen = {}
+    for name in _WATCHED_MODULES:
+        module = sys.modules.get(name)
+        if module is not None:
+            seen[name] = {k: id(v) for k, v in vars(module).items() if callable(v)}
+    return seen
+
+
+def replaced_since(before: dict[str, dict[str, int]]) -> list[str]:
+    changed = []
+    for name, attributes in before.items():
+        now = vars(sys.modules.get(name, object))
+        changed += [f"{name}.{k}" for k, ident in attributes.items() if id(now.get(k)) != ident]
+    return changed
+
+
 def import_student():
     import importlib.util
 
@@ -122,14 +244,15 @@ def load_scenario():
 
 
 class Context:
-    def __init__(self):
+    def __init__(self, write):
         self.tmp = os.getcwd()
+        self._write = write
 
     def event(self, name: str, **data) -> None:
-        write_frame(RESULT_FD, {"kind": "event", "name": name, "data": data})
+        self._write({"kind": "event", "name": name, "data": data})
 
 
-def run_scenario() -> None:
+def run_scenario(write, watched) -> None:
     me = os.getpid()
     frame = None
     try:
@@ -141,7 +264,7 @@ def run_scenario() -> None:
             frame = {"kind": "exception", "status": status, "message": message, "phase": "import"}
         else:
             try:
-                value = scenario(student, Context(), **SPEC["kwargs"])
+                value = scenario(student, Context(write), **SPEC["kwargs"])
                 frame = {"kind": "result", "value": value}
             except BaseException as exc:  # noqa: BLE001
                 status, message = describe(exc, "while the grader's scenario ran")
@@ -150,11 +273,16 @@ def run_scenario() -> None:
     finally:
         if os.getpid() == me and frame is not None:  # a fork that returned here stays silent
             try:
-                write_frame(RESULT_FD, frame)
-            except (OSError, TypeError) as exc:
+                changed = replaced_since(watched)
+                if changed:
+                    write({"kind": "flag", "sentence": (
+                        f"your code replaced {', '.join(changed[:4])} while it was graded: code under test must "
+                        "not patch the modules the grader observes with")})
+                write(frame)
+            except (OSError, TypeError, ValueError, RecursionError) as exc:
                 try:
-                    write_frame(RESULT_FD, {"kind": "exception", "status": "fail",
-                                            "message": f"the result could not be sent back: {exc}"})
+                    write({"kind": "exception", "status": "fail",
+                           "message": f"the result could not be sent back: {exc}"})
                 except OSError:
                     pass  # the student closed our pipe; the sandbox reports that
         for stream in (sys.stdout, sys.stderr):
@@ -168,7 +296,6 @@ def run_scenario() -> None:
 def run_program() -> None:
     import runpy
 
-    os.close(RESULT_FD)
     sys.argv = [STUDENT_FILE, *SPEC["argv"]]
     sys.path.insert(0, os.path.dirname(STUDENT_FILE))
     runpy.run_path(STUDENT_FILE, run_name="__main__")
@@ -186,25 +313,40 @@ def die_with_warden(warden_pid: int) -> None:
         os._exit(1)
 
 
+def read_key(fd: int) -> bytes:
+    key = b""
+    while len(key) < frames.KEY_SIZE:
+        chunk = os.read(fd, frames.KEY_SIZE - len(key))
+        if not chunk:
+            break
+        key += chunk
+    os.close(fd)
+    return key
+
+
 def main() -> None:
     import site
 
     site.setquit()  # started with -S (no site-packages to scan: faster); students may still call exit()
+    result_fd = SPEC["result_fd"]
+    write = frames.make_writer(result_fd, read_key(SPEC["key_fd"]))
     apply_limits(SPEC["limits"])
     warden_pid = os.getpid()
     child = os.fork()
     if child:
-        warden(child)
+        warden(child, write)
     die_with_warden(warden_pid)
-    os.set_inheritable(RESULT_FD, False)
-    write_frame(RESULT_FD, {"kind": "started", "pid": os.getpid()})
+    os.set_inheritable(result_fd, False)
+    write({"kind": "started", "pid": os.getpid()})
     sys.breakpointhook = _no_breakpoint
     builtins.input = _no_input
+    watched = snapshot_modules()
+    install_audit_hook(write, result_fd)
     if SPEC["mode"] == "program":
         run_program()
     else:
         sys.path.insert(0, os.path.dirname(STUDENT_FILE))
-        run_scenario()
+        run_scenario(write, watched)
 
 
 main()

@@ -20,13 +20,13 @@ def become_subreaper() -> None:
 
 
 def living_descendants(root: int | None = None) -> list[psutil.Process]:
-    """Descendants that are not zombies, deepest first."""
+    """Descendants that are alive (a zombie leader with live threads is), deepest first."""
     found = []
     for pid in osinspect.descendants(root or os.getpid()):
         try:
-            if osinspect.state(pid) != "Z":
+            if osinspect.alive(pid):
                 found.append(psutil.Process(pid))
-        except (ProcessLookupError, psutil.NoSuchProcess):
+        except psutil.NoSuchProcess:
             pass
     return found
 
@@ -69,8 +69,8 @@ def sweep_stale() -> None:
     import shutil
     import tempfile
 
-    for path in glob.glob(os.path.join(tempfile.gettempdir(), "proclab-*")) + \
-            glob.glob("/sys/fs/cgroup/pids/proclab-*"):
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "proclab-*")) + glob.glob("/tmp/proclab-*") + \
+            glob.glob("/sys/fs/cgroup/*/proclab-*") + glob.glob("/sys/fs/cgroup/proclab-*"):
         match = re.match(r"proclab-(\d+)-", os.path.basename(path))
         if not match or psutil.pid_exists(int(match.group(1))):
             continue
@@ -93,43 +93,145 @@ def reap_zombies() -> None:
             return
 
 
-def shm_snapshot() -> set[str]:
-    try:
-        return set(os.listdir("/dev/shm"))
-    except FileNotFoundError:
-        return set()
-
-
-def remove_new_shm(before: set[str]) -> None:
-    for name in shm_snapshot() - before:
-        try:
-            os.unlink(os.path.join("/dev/shm", name))
-        except OSError:
-            pass
-
-
 _SYSV_KINDS = ("shm", "sem", "msg")
+SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")  # where any user may create files
+PYTHON_SHM_PREFIXES = ("psm_", "sem.mp-", "mp-")  # names multiprocessing gives its segments and semaphores
+MAX_ENTRIES = 20000
 
 
-def sysv_snapshot() -> dict[str, set[int]]:
-    ids = {}
-    for kind in _SYSV_KINDS:
-        try:
-            with open(f"/proc/sysvipc/{kind}") as f:
-                lines = f.read().splitlines()[1:]
-        except OSError:
-            lines = []
-        ids[kind] = {int(line.split()[1]) for line in lines if line.strip()}
-    return ids
+def _sysv_table(kind: str) -> list[dict[str, int]]:
+    try:
+        with open(f"/proc/sysvipc/{kind}") as f:
+            header, *lines = f.read().splitlines()
+    except (OSError, ValueError):
+        return []
+    names = header.split()
+    rows = []
+    for line in lines:
+        values = line.split()
+        if len(values) == len(names):
+            rows.append({k: int(v) for k, v in zip(names, values) if v.lstrip("-").isdigit()})
+    return rows
 
 
-def remove_new_sysv(before: dict[str, set[int]]) -> None:
+def _remove_sysv(kind: str, ident: int) -> None:
     IPC_RMID = 0
-    for kind, ids in sysv_snapshot().items():
-        for ident in ids - before.get(kind, set()):
-            if kind == "sem":
-                _libc.semctl(ident, 0, IPC_RMID)
-            elif kind == "shm":
-                _libc.shmctl(ident, IPC_RMID, None)
-            else:
-                _libc.msgctl(ident, IPC_RMID, None)
+    if kind == "sem":
+        _libc.semctl(ident, 0, IPC_RMID)
+    elif kind == "shm":
+        _libc.shmctl(ident, IPC_RMID, None)
+    else:
+        _libc.msgctl(ident, IPC_RMID, None)
+
+
+def _remove_path(path: str) -> None:
+    import shutil
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+class Leftovers:
+    """What a test's submission left in shared places: removed by owner (separate-user mode), or, in
+    same-user mode, only what can be traced to the submission, never another program's files or IPC.
+
+    separate-user: every file, FIFO, socket or folder owned by the submission's uid in /tmp, /var/tmp,
+    /dev/shm, /run/lock (and world-writable folders inside them); its SysV objects and POSIX message
+    queues live in its own IPC namespace and vanish with it.
+    same-user: new entries that a process of the submission still had open or mapped when the test
+    ended, new /dev/shm entries with multiprocessing's names, and new SysV objects created by the
+    student's uid during the test (shared memory: only those whose creator pid was the submission's).
+    """
+
+    def __init__(self, ident, started: float):
+        self.ident = ident
+        self.started = started
+        self.before_shm = set() if ident.separate else set(self._listdir("/dev/shm"))
+        self.before_sysv = {} if ident.separate else {k: {r.get(_id_column(k)) for r in _sysv_table(k)}
+                                                       for k in _SYSV_KINDS}
+        self.seen_pids: set[int] = set()
+
+    @staticmethod
+    def _listdir(path: str) -> list[str]:
+        try:
+            return os.listdir(path)
+        except OSError:
+            return []
+
+    def held_by(self, pids) -> set[str]:
+        """Paths in the shared folders that these processes hold open or mapped (same-user mode)."""
+        self.seen_pids.update(pids)
+        if self.ident.separate:
+            return set()
+        held = set()
+        for pid in pids:
+            try:
+                targets = list(osinspect.fd_targets(pid).values())
+                with open(f"/proc/{pid}/maps") as f:
+                    targets += [line.split(None, 5)[-1].strip() for line in f if "/" in line]
+            except (OSError, ProcessLookupError):
+                continue
+            held.update(t.removesuffix(" (deleted)") for t in targets if t.startswith(SHARED_DIRS))
+        return held
+
+    def remove(self, held: set[str]) -> None:
+        if self.ident.separate:
+            self._remove_owned()
+        else:
+            self._remove_traced(held)
+
+    def _remove_owned(self) -> None:
+        import stat as stat_
+        uid, budget = self.ident.uid, [MAX_ENTRIES]
+
+        def sweep(folder: str) -> None:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                return
+            for entry in entries:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    return
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if info.st_uid == uid:
+                    _remove_path(entry.path)
+                elif stat_.S_ISDIR(info.st_mode) and info.st_mode & stat_.S_IWOTH:
+                    sweep(entry.path)  # e.g. /tmp/.X11-unix: anyone may create inside
+
+        for folder in SHARED_DIRS:
+            sweep(folder)
+
+    def _remove_traced(self, held: set[str]) -> None:
+        uid = os.getuid()
+        for name in set(self._listdir("/dev/shm")) - self.before_shm:
+            path = os.path.join("/dev/shm", name)
+            try:
+                mine = os.lstat(path).st_uid == uid
+            except OSError:
+                continue
+            if mine and (path in held or name.startswith(PYTHON_SHM_PREFIXES)):
+                _remove_path(path)
+        for path in held:
+            if os.path.dirname(path) in SHARED_DIRS and not path.startswith("/dev/shm/"):
+                _remove_path(path)
+        for kind in _SYSV_KINDS:
+            for row in _sysv_table(kind):
+                ident = row.get(_id_column(kind))
+                if ident in self.before_sysv.get(kind, ()) or row.get("cuid") != uid:
+                    continue
+                if kind == "shm" and row.get("cpid") not in self.seen_pids:
+                    continue
+                if row.get("ctime", 0) >= int(self.started) - 1:
+                    _remove_sysv(kind, ident)
+
+
+def _id_column(kind: str) -> str:
+    return {"shm": "shmid", "sem": "semid", "msg": "msqid"}[kind]

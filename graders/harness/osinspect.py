@@ -88,6 +88,23 @@ def zombies(pids) -> list[int]:
     return found
 
 
+def comm(pid: int) -> str:
+    """The command name (works on zombies too)."""
+    text = _read(pid, "stat")
+    return text[text.index("(") + 1:text.rindex(")")]
+
+
+def alive(pid: int) -> bool:
+    """Running, sleeping or stopped, or a zombie leader whose other threads still run (a process whose
+    main thread left with the raw exit system call): only a zombie with no live thread is dead."""
+    try:
+        if state(pid) != "Z":
+            return True
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+
+
 def cmdline(pid: int) -> list[str]:
     """The argument vector (empty for a zombie)."""
     return [arg for arg in _read(pid, "cmdline").split("\0")][:-1]

@@ -9,13 +9,14 @@ import time
 
 import pytest
 
-from graders.harness import catalogue, cleanup
+from graders.harness import catalogue, cleanup, identity, submission
 from graders.harness.outcome import PASS, Failure, GradingError, Timeout, Todo, message_of, status_of
-from graders.harness.sandbox import ProcessBudget, Sandbox
+from graders.harness.sandbox import Sandbox
 
 EXERCISES = catalogue.by_id()
 STICKY: dict[str, Exception] = {}   # exercise id -> the outcome every later test of it gets at once
-BUDGET = None
+IDENTITY: identity.Identity | None = None
+RESULTS = None  # the pipe to the grading CLI: one JSON line per record
 
 
 def pytest_addoption(parser):
@@ -24,20 +25,48 @@ def pytest_addoption(parser):
                     help="the tree with the exercises/ layout to grade")
     group.addoption("--submit", action="append", default=[], metavar="ID=PATH",
                     help="grade PATH as exercise ID (mutants, hostile submissions)")
-    group.addoption("--results", default=None, help="append one JSON line per test here")
+    group.addoption("--results-fd", type=int, default=None,
+                    help="an inherited pipe: the collected tests, one verdict per test, then 'done'")
+    group.addoption("--hide", action="append", default=[], help="a folder student code must not see")
     group.addoption("--logs", default=None, help="save the output of failing tests under this folder")
 
 
 def pytest_configure(config):
-    global BUDGET
+    global IDENTITY, RESULTS
+    identity.protect_self()
     cleanup.become_subreaper()
     cleanup.sweep_stale()
-    BUDGET = ProcessBudget()
+    IDENTITY = identity.Identity(hide=config.getoption("hide"))
+    fd = config.getoption("results_fd")
+    if fd is not None:
+        os.set_inheritable(fd, False)
+        RESULTS = os.fdopen(fd, "w", buffering=1)
+
+
+def pytest_unconfigure(config):
+    if IDENTITY:
+        IDENTITY.close()
+    send({"kind": "done"})
+
+
+def send(record: dict) -> None:
+    if RESULTS is not None:
+        RESULTS.write(json.dumps(record) + "\n")
+        RESULTS.flush()
+
+
+def pytest_collection_finish(session):
+    tests = [{"id": exercise_of(item).id, "test": item.name} for item in session.items]
+    send({"kind": "collected", "tests": tests, "isolation": IDENTITY.mode if IDENTITY else identity.SAME})
 
 
 def exercise_of(item) -> catalogue.Exercise:
     name = os.path.basename(str(item.fspath))
     return EXERCISES[name[len("test_"):-len(".py")]]
+
+
+def _submitted(config, ex: catalogue.Exercise) -> bool:
+    return any(entry.partition("=")[0] == ex.id for entry in config.getoption("submit"))
 
 
 def student_file(config, ex: catalogue.Exercise) -> str:
@@ -54,11 +83,16 @@ def exercise(request):
     if ex.id in STICKY:
         raise STICKY[ex.id]
     path = student_file(request.config, ex)
-    if not os.path.exists(path):
-        raise GradingError(f"{ex.relpath} is missing: restore the stub with `git checkout -- {ex.relpath}`")
-    if catalogue.is_untouched_stub(ex, path):
+    root = os.path.dirname(path) if _submitted(request.config, ex) else os.path.abspath(request.config.getoption("target"))
+    try:
+        code = submission.read_graded_file(root, os.path.relpath(path, root))
+    except submission.BadSubmission as exc:
+        STICKY[ex.id] = GradingError(exc.message)
+        raise STICKY[ex.id] from None
+    if catalogue.is_untouched_stub(ex, code):
         raise Todo(f"not started: {ex.relpath} is still the stub (read exercises/{ex.topic}/README.md first)")
-    sandbox = Sandbox(path, ex.scenario, ex.timeout, BUDGET)
+    sandbox = Sandbox(path, code, ex.scenario, ex.timeout, IDENTITY)
+    request.node.proclab_sandbox = sandbox
     yield sandbox
     record = getattr(request.node, "proclab_record", None)  # made by makereport, before teardown
     logs = request.config.getoption("logs")
@@ -91,7 +125,7 @@ def pytest_runtest_makereport(item, call):
         exc = call.excinfo.value
         status, message = status_of(exc), message_of(exc)
         _sticky(ex.id, exc)
-    item.proclab_record = {"id": ex.id, "test": item.name, "status": status, "message": message}
+    item.proclab_record = {"kind": "verdict", "id": ex.id, "test": item.name, "status": status, "message": message}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -101,7 +135,6 @@ def pytest_runtest_teardown(item, nextitem):
     if record is None:
         return
     record["duration"] = round(time.monotonic() - getattr(item, "proclab_started", time.monotonic()), 3)
-    results = item.config.getoption("results")
-    if results:
-        with open(results, "a") as f:
-            f.write(json.dumps(record) + "\n")
+    sandbox = getattr(item, "proclab_sandbox", None)
+    record["flags"] = list(sandbox.flags) if sandbox else []
+    send(record)

@@ -13,13 +13,11 @@ import sys
 import tempfile
 import time
 
-from graders.harness import cleanup, osinspect
+from graders.harness import cleanup, containment, frames, identity, osinspect
+from graders.harness.containment import TASK_BUDGET
 from graders.harness.frames import FrameReader, dumps
 from graders.harness.outcome import Failure, GradingError, Timeout, Todo
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.py")
-TASK_BUDGET = 256     # processes + threads alive at once, per test (the reaper forks 50)
 WATCH_INTERVAL = 0.05
 SCAN_INTERVAL = 0.25  # counting descendants reads all of /proc: only where the kernel cannot count for us
 
@@ -37,12 +35,13 @@ def describe_status(returncode: int) -> str:
     return f"exited with status {returncode}"
 
 
-def student_env(tmp: str) -> dict[str, str]:
+def student_env(tmp: str, separate: bool) -> dict[str, str]:
     """What a student's own shell would give: no PYTHONUNBUFFERED, no debugger or site surprises."""
-    # Only directories we may search: an unreadable one (root's, when grading as another user)
-    # makes execvp fail with EACCES instead of "not found".
+    # Only directories the student's user may search: an unreadable one (root's, when grading as
+    # another user) makes execvp fail with EACCES instead of "not found".
+    reachable = identity.world_reachable if separate else (lambda d: os.access(d, os.X_OK))
     path = [d for d in os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(os.pathsep)
-            if d and os.path.isdir(d) and os.access(d, os.X_OK)]
+            if d and os.path.isdir(d) and reachable(d)]
     return {
         "PATH": os.pathsep.join(path),
         "HOME": tmp,
@@ -66,71 +65,36 @@ def _count_user_tasks(uid: int) -> int:
     return count
 
 
-class ProcessBudget:
-    """Caps processes per test as root and non-root alike.
-
-    RLIMIT_NPROC is ignored for root, and cgroup v2 here has no pids controller, so: a v1 pids
-    cgroup when we may write one, RLIMIT_NPROC when not root, and always a watchdog that
-    counts our descendants and kills them all past the budget.
-    """
-
-    ROOT = "/sys/fs/cgroup/pids"
-
-    def __init__(self):
-        self.rlimit = None if os.geteuid() == 0 else _count_user_tasks(os.getuid()) + TASK_BUDGET
-        self._cgroups = 0
-
-    def new_cgroup(self) -> str | None:
-        if os.geteuid() != 0 or not os.access(self.ROOT, os.W_OK):
-            return None
-        self._cgroups += 1
-        path = os.path.join(self.ROOT, f"proclab-{os.getpid()}-{self._cgroups}")
-        try:
-            os.mkdir(path)
-            with open(os.path.join(path, "pids.max"), "w") as f:
-                f.write(str(TASK_BUDGET))
-            return path
-        except OSError:
-            return None
-
-    @staticmethod
-    def remove_cgroup(path: str | None) -> None:
-        if path:
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
-
-
-def _pids_max_events(cgroup: str) -> int:
-    """How often the cgroup refused a fork because pids.max was reached."""
-    try:
-        with open(os.path.join(cgroup, "pids.events")) as f:
-            return int(f.read().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
 class Launch:
     """One boot.py process tree: the warden, and the scenario/program process under it."""
 
     def __init__(self, sandbox: "Sandbox", spec: dict, stdout_pipe: bool = False):
         self.sandbox = sandbox
         self.what = spec.get("scenario_name") or "your program"
+        ident = sandbox.identity
         read_fd, write_fd = os.pipe()
+        key = frames.new_key()
+        key_read, key_write = os.pipe()
+        os.write(key_write, key)  # fits the pipe buffer: nothing blocks
+        os.close(key_write)
         self.log_path = os.path.join(sandbox.logdir, f"{len(sandbox.launches)}.log")
-        self.cgroup = sandbox.budget.new_cgroup()
-        limits = dict(sandbox.limits)
-        if sandbox.budget.rlimit:
-            limits["RLIMIT_NPROC"] = sandbox.budget.rlimit
-        spec = dict(spec, repo=REPO, result_fd=write_fd, limits=limits, cgroup=self.cgroup)
-        with open(self.log_path, "wb") as log:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-S", BOOT, dumps(spec)],
-                pass_fds=(write_fd,), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if stdout_pipe else log, stderr=log,
-                cwd=sandbox.tmp, env=student_env(sandbox.tmp), start_new_session=True)
-        os.close(write_fd)
+        spec = dict(spec, stage=ident.stage, result_fd=write_fd, key_fd=key_read, limits=sandbox.limits)
+        cgroup_procs = sandbox.cgroups.procs_files() if sandbox.cgroups else []
+        enter = (lambda: ident.enter(cgroup_procs)) if (ident.separate or cgroup_procs) else None
+        try:
+            with open(self.log_path, "wb") as log:
+                self.popen = subprocess.Popen(
+                    [ident.python, "-S", ident.boot, dumps(spec)],
+                    pass_fds=(write_fd, key_read), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE if stdout_pipe else log, stderr=log,
+                    cwd=sandbox.tmp, env=student_env(sandbox.tmp, ident.separate), start_new_session=True,
+                    preexec_fn=enter)
+        except (OSError, subprocess.SubprocessError) as exc:
+            os.close(read_fd)
+            raise GradingError(f"the grader could not start the sandbox ({exc}): please report this") from None
+        finally:
+            os.close(write_fd)
+            os.close(key_read)
         self.fd = read_fd
         os.set_blocking(read_fd, False)
         self.stdout_fd = self.popen.stdout.fileno() if stdout_pipe else None
@@ -138,7 +102,7 @@ class Launch:
             os.set_blocking(self.stdout_fd, False)
         self.stdout_buffer = bytearray()
         self.stdout_eof = stdout_pipe is False
-        self.reader = FrameReader()
+        self.reader = FrameReader(key)
         self.frames: list[dict] = []
         self.eof = False
         self.pid: int | None = None
@@ -166,7 +130,13 @@ class Launch:
                 self.stdout_buffer += data
 
     def _note(self, frame: dict) -> None:
-        if frame.get("kind") == "started":
+        if frame.get("kind") == "flag":
+            self.sandbox.flag(str(frame.get("sentence", "")))
+        elif frame.get("kind") == "forged":
+            self.sandbox.flag(f"{frame['why']} arrived on the grader's private result pipe: results must come from "
+                              "the grader's own code, never be written, copied or replayed by the code under test")
+            self.eof = True  # nothing more from this launch is trusted
+        elif frame.get("kind") == "started":
             self.pid = frame["pid"]
         elif frame.get("kind") == "exit":
             status = frame.get("status")
@@ -365,34 +335,56 @@ class Program(_Handle):
 
 
 class Sandbox:
-    """Everything one test starts: private dir, processes, limits, cleanup."""
+    """Everything one test starts: private dir, processes, cgroups, limits, cleanup."""
 
-    def __init__(self, student_file: str, scenario_file: str, timeout: float, budget: ProcessBudget):
-        self.student_file = os.path.abspath(student_file)
-        self.scenario_file = scenario_file
+    def __init__(self, student_file: str, student_code: bytes, scenario_file: str, timeout: float,
+                 ident: identity.Identity):
+        self.identity = ident
+        self.student_name = os.path.basename(student_file)
+        self.student_file = ident.student(self.student_name, student_code)
+        self.scenario_file = ident.scenario(scenario_file)
         self.timeout = timeout
-        self.budget = budget
+        self.started = time.time()
         self.tmp = tempfile.mkdtemp(prefix=f"proclab-{os.getpid()}-")
+        ident.private_dir(self.tmp)
         self.logdir = tempfile.mkdtemp(prefix=f"proclab-{os.getpid()}-log-")
         self.launches: list[Launch] = []
+        self.flags: list[str] = []
+        self.cgroups = None
+        if containment.available():
+            Sandbox._serial += 1
+            try:
+                self.cgroups = containment.Cgroups(f"proclab-{os.getpid()}-{Sandbox._serial}")
+            except OSError:
+                self.cgroups = None
         self.limits = {
             "RLIMIT_CPU": int(max(10, 4 * timeout)),
             "RLIMIT_AS": 4 << 30,
             "RLIMIT_FSIZE": 64 << 20,
             "RLIMIT_CORE": 0,
         }
-        self._shm = cleanup.shm_snapshot()
-        self._sysv = cleanup.sysv_snapshot()
+        if ident.separate:
+            self.limits["RLIMIT_NPROC"] = TASK_BUDGET  # a fresh uid: the kernel counts only the submission
+        elif os.geteuid() != 0:
+            self.limits["RLIMIT_NPROC"] = _count_user_tasks(os.getuid()) + TASK_BUDGET
+        self._leftovers = cleanup.Leftovers(ident, self.started)
         self._next_watch = 0.0
 
+    _serial = 0
+
     def _spec(self, mode: str, **extra) -> dict:
-        module = os.path.splitext(os.path.basename(self.student_file))[0]
-        return dict(mode=mode, student_file=self.student_file, module_name=module, **extra)
+        module = os.path.splitext(self.student_name)[0]
+        return dict(mode=mode, student_file=self.student_file, student_name=self.student_name,
+                    module_name=module, **extra)
 
     def _launch(self, spec: dict, stdout_pipe: bool = False) -> Launch:
         launch = Launch(self, spec, stdout_pipe)
         self.launches.append(launch)
         return launch
+
+    def flag(self, sentence: str) -> None:
+        if sentence and sentence not in self.flags:
+            self.flags.append(sentence)
 
     # -- the API graders use ---------------------------------------------------------------
 
@@ -410,23 +402,33 @@ class Sandbox:
 
     # -- supervision -----------------------------------------------------------------------
 
+    def living(self) -> list[int]:
+        """Pids of the submission's processes still alive (a zombie leader with live threads counts)."""
+        if self.cgroups:
+            return sorted(self.cgroups.pids())
+        return [p.pid for p in cleanup.living_descendants()]
+
+    def kill_all(self) -> None:
+        if self.cgroups:
+            self.cgroups.kill_all(cleanup.reap_zombies)
+        cleanup.kill_descendants()
+
     def watchdog(self) -> None:
         """Past the budget, kill everything. A pids cgroup (root) or RLIMIT_NPROC (non-root) makes
         the kernel refuse the extra forks; only as root without a cgroup do we count ourselves."""
         now = time.monotonic()
         if now < self._next_watch:
             return
-        cgroups = [launch.cgroup for launch in self.launches if launch.cgroup]
-        if cgroups:
+        if self.cgroups:
             self._next_watch = now + WATCH_INTERVAL
-            over = any(_pids_max_events(path) for path in cgroups)
-        elif self.budget.rlimit:
+            over = self.cgroups.over_budget()
+        elif "RLIMIT_NPROC" in self.limits:
             return
         else:
             self._next_watch = now + SCAN_INTERVAL
             over = len(cleanup.living_descendants()) > TASK_BUDGET
         if over:
-            cleanup.kill_descendants()
+            self.kill_all()
             raise Failure(f"your code tried to run more than {TASK_BUDGET} processes and threads at once, "
                           "the sandbox's budget: is it forking in a loop? Every child must be started "
                           "deliberately and waited for")
@@ -442,34 +444,36 @@ class Sandbox:
             raise Failure(f"the parent of the process running your code (the grader's warden) was killed by "
                           f"{signal_name(killed)}: code under test must never signal its parent (os.getppid()) "
                           "or its own process group (os.killpg(0, ...))")
-        left = cleanup.living_descendants()
+        left = self.living()
         if not left:
             return
         described = []
-        for proc in left[:3]:
+        for pid in left[:3]:
             try:
-                described.append(f"pid {proc.pid}: {' '.join(proc.cmdline())[:60] or proc.name()}")
+                name = " ".join(osinspect.cmdline(pid))[:60] or osinspect.comm(pid)
+                described.append(f"pid {pid}: {name}")
             except Exception:  # noqa: BLE001 - it may vanish while we look
-                described.append(f"pid {proc.pid}")
-        cleanup.kill_descendants()
+                described.append(f"pid {pid}")
+        self.kill_all()
         raise Failure(f"{len(left)} process(es) started by your code were still running after it "
                       f"finished ({'; '.join(described)}): every process you start must end or be "
                       "waited for before you return")
 
     def stop(self, launch: Launch) -> None:
         if launch.popen.poll() is None:
-            cleanup.kill_descendants()
+            self.kill_all()
         launch.close()  # anything left behind is killed by close() at the end of the test
 
     def close(self, keep_output: str | None = None) -> bool:
         """Kill and reap everything; remove files and IPC objects. With `keep_output`, first save
         what the test's processes printed there (when they printed anything): returns whether it did."""
-        cleanup.kill_descendants()
+        held = self._leftovers.held_by(self.living())  # same-user mode: what the submission holds open
+        self.kill_all()
         for launch in self.launches:
             launch.close()
-            ProcessBudget.remove_cgroup(launch.cgroup)  # empty now: everything in it was killed and reaped
-        cleanup.remove_new_shm(self._shm)
-        cleanup.remove_new_sysv(self._sysv)
+        if self.cgroups:
+            self.cgroups.remove()
+        self._leftovers.remove(held)
         shutil.rmtree(self.tmp, ignore_errors=True)
         output = self.output() if keep_output else ""
         if output.strip():
@@ -479,13 +483,18 @@ class Sandbox:
         shutil.rmtree(self.logdir, ignore_errors=True)
         return bool(output.strip())
 
-    def output(self) -> str:
-        """Everything the test's processes printed to the log (stderr; stdout of scenarios)."""
+    def output(self, limit: int = 1 << 20) -> str:
+        """What the test's processes printed to the log (stderr; stdout of scenarios): the last
+        `limit` bytes of each launch."""
         chunks = []
         for launch in self.launches:
             try:
                 with open(launch.log_path, "rb") as f:
-                    chunks.append(f.read()[-20000:].decode(errors="replace"))
+                    size = os.fstat(f.fileno()).st_size
+                    f.seek(max(0, size - limit))
+                    data = f.read(limit)
+                cut = f"[... {size - limit} earlier bytes cut ...]\n" if size > limit else ""
+                chunks.append(cut + data.decode(errors="replace"))
             except OSError:
                 pass
         return "".join(chunks)
