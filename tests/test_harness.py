@@ -14,8 +14,8 @@ PROBE = os.path.join(REPO, "tests", "probe")
 PROBE_ENV = {"PROCLAB_CATALOGUE": os.path.join(PROBE, "catalogue.toml")}
 PROBE_ARGS = ("--target", os.path.join(PROBE, "exercises"))
 
-REPORT_FIELDS = {"score", "max_score", "exercises"}
-EXERCISE_FIELDS = {"id", "topic", "title", "file", "status", "score", "max_score", "tests"}
+REPORT_FIELDS = {"score", "max_score", "exercises", "isolation"}
+EXERCISE_FIELDS = {"id", "topic", "title", "file", "status", "score", "max_score", "tests", "flags"}
 TEST_FIELDS = {"name", "status", "message", "duration"}
 
 

@@ -94,6 +94,7 @@ def test_text_is_one_visible_line_within_the_limit(name):
     shown = sanitize.text(HOSTILE[name])
     assert one_visible_line(shown) and len(shown) <= 2000
     assert "##[" not in shown and "\x1b" not in shown
+    assert runner_command(f"    {shown}") is None  # safe at the start of a line, too
     shown.encode("utf-8")  # no lone surrogate left
 
 
@@ -134,6 +135,12 @@ def test_text_time_is_linear():
     for value in (HUGE, HUGE.encode(), "\x00" * 20_000_000):
         assert len(sanitize.text(value)) <= 2000
     assert time.perf_counter() - started < 1
+
+
+def test_a_command_never_starts_the_text():
+    assert sanitize.text("::stop-commands::x") == "\\x3a:stop-commands::x"
+    assert sanitize.text(" \u3000::error::x") == " \u3000\\x3a:error::x"
+    assert sanitize.text("a ::b::") == "a ::b::"
 
 
 def test_legacy_command_prefix_never_survives():
@@ -232,7 +239,9 @@ def test_summary_is_one_table_with_a_row_per_exercise(name, tmp_path, monkeypatc
     assert "<" not in summary and ">" not in summary
     assert [line for line in lines if line.startswith("#")] == ["## proclab grade"]
     assert summary.count("Score:") == 1 and "**Score: 10/40**" in summary
-    assert not re.search(r"(?<!\\)[\[\]`*_~!]", summary.replace("**Score: 10/40**", ""))
+    for row in rows[2:]:  # once escapes and entities are read, no markup is left in the message and flags
+        for shown in gfm_cells(row)[4:]:
+            assert not re.search(r"[!-/:-@\[-`{-~]", re.sub(r"\\[!-/:-@\[-`{-~]|&(amp|lt|gt);", "", shown))
     assert "isolation\\: separate\\-user" in summary
 
 

@@ -160,7 +160,8 @@ class Identity:
             _check(_libc.mount(src, dest, None, MS_BIND | MS_REC, None), "bind the interpreter")
             _check(_libc.mount(None, dest, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None), "read-only interpreter")
         from graders.harness.catalogue import REPO
-        for path in [REPO, *self.hide]:
+        inside = [h for h in self.hide if os.path.commonpath([h, REPO]) == REPO]  # already under the cover
+        for path in [REPO, *[h for h in self.hide if h not in inside]]:
             _check(_libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                                b"size=16k,mode=0555"), f"hide {path}")
         _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"hidepid=2"),
