@@ -76,7 +76,7 @@ def build(exercises: list[Exercise], records: list[dict], collected: list[dict] 
         score = round(ex.points * passed / len(tests), 2)
         if flags:
             score = 0
-            status = FAIL if status == PASS else status
+            status = FAIL if status in (PASS, TODO) else status
         entries.append(_entry(ex, status, score, tests, flags))
     doc = {
         "score": round(sum(e["score"] for e in entries), 2),
