@@ -65,3 +65,40 @@ def mutant_params():
             if name.endswith(".py"):
                 params.append(pytest.param(ex, os.path.join(ex.mutants_dir, name), id=f"{ex.id}/{name[:-3]}"))
     return params
+
+
+@pytest.fixture(scope="session")
+def nobody():
+    """grade(*args) run as the unprivileged user `nobody` (same-user mode), from a copy of the repository
+    and a venv that nobody can read: returns (exit code, {id: report entry}, report)."""
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("not root: this whole suite already runs unprivileged")
+    system_python = "/usr/bin/python3"
+    if not os.path.exists(system_python) or not shutil.which("setpriv"):
+        pytest.skip("needs /usr/bin/python3 and setpriv to run as nobody")
+    top = tempfile.mkdtemp(prefix="proclab-nobody-")
+    os.chmod(top, 0o755)
+    venv, repo = os.path.join(top, "venv"), os.path.join(top, "repo")
+    subprocess.run([system_python, "-m", "venv", venv], check=True)
+    subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "pytest", "pytest-timeout", "psutil"],
+                   check=True, capture_output=True)
+    shutil.copytree(REPO, repo, ignore=shutil.ignore_patterns(".git", ".nox", ".grade", "__pycache__"))
+    subprocess.run(["chown", "-R", "nobody:nogroup", top], check=True)
+
+    def run(*args):
+        out = os.path.join(top, "out")
+        shutil.rmtree(out, ignore_errors=True)
+        proc = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                               os.path.join(venv, "bin", "python"), "-m", "graders.harness", "grade", "-q",
+                               "--out", out, *args],
+                              cwd=repo, capture_output=True, text=True, timeout=180,
+                              env={"PATH": os.environ["PATH"], "HOME": top})
+        with open(os.path.join(out, "report.json")) as f:
+            report = json.load(f)
+        return proc.returncode, {e["id"]: e for e in report["exercises"]}, report
+
+    run.repo = repo
+    yield run
+    shutil.rmtree(top, ignore_errors=True)

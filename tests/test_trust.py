@@ -205,3 +205,22 @@ def test_a_huge_hostile_message_cannot_spoof_or_break_the_reports(tmp_path):
         json.loads(base64.b64decode(line.partition("=")[2]))
     from xml.etree import ElementTree
     ElementTree.parse(tmp_path / "grade" / "junit.xml")
+
+
+def test_same_user_mode_fails_closed_and_still_rejects_forgery(nobody, tmp_path):
+    """As an unprivileged user (a student's laptop): killing pytest and the grading command leaves the
+    fail-closed report (every exercise an error, 0 points); forged frames, introspection and bad graded
+    files are still caught; the report says same-user."""
+    def submit(case, ident="reaper"):
+        path = os.path.join(nobody.repo, "tests", "trust", f"{case}.py")
+        return ident, "bank", "--target", "solutions", "--submit", f"{ident}={path}"
+
+    code, entries, report = nobody(*submit("kills_pytest"))
+    assert code != 0 and report["score"] == 0, report
+    assert {e["status"] for e in entries.values()} == {"error"}, entries
+    assert report["isolation"] == "same-user"
+    for case, flag in (("forges_frames", "signature"), ("introspects", "sys._getframe")):
+        code, entries, report = nobody(*submit(case))
+        assert report["isolation"] == "same-user"
+        assert entries["reaper"]["score"] == 0 and any(flag in f for f in entries["reaper"]["flags"]), entries
+        assert entries["bank"]["status"] == "pass", entries["bank"]
