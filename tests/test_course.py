@@ -19,6 +19,8 @@ def test_every_solution_passes(tmp_path):
     assert not failing, f"solutions that do not pass: {failing}"
     assert run.returncode == 0
     assert run.report["score"] == run.report["max_score"]
+    flagged = {e["id"]: e["flags"] for e in run.report["exercises"] if e["flags"]}
+    assert not flagged, f"solutions were flagged (a false flag): {flagged}"
 
 
 def test_every_untouched_stub_is_todo_and_the_run_fails(tmp_path):
@@ -35,6 +37,7 @@ def test_mutant_fails(tmp_path, ex, mutant):
         f"{os.path.relpath(mutant, REPO)} was graded {run.status(ex.id)}, expected fail: "
         f"{run.messages(ex.id) or 'every test passed'}")
     assert run.returncode != 0
+    assert not run.entry(ex.id)["flags"], f"{os.path.relpath(mutant, REPO)} was flagged: {run.entry(ex.id)['flags']}"
 
 
 def test_every_stub_fails_its_grader_even_without_the_untouched_check(tmp_path):

@@ -103,6 +103,46 @@ def test_patching_the_modules_the_scenario_observes_with_is_flagged(tmp_path):
     assert any("os.waitpid" in f for f in entry["flags"]), entry["flags"]
 
 
+@needs_root
+def test_a_stack_walk_through_inspect_is_the_students_own_and_is_flagged(tmp_path):
+    _, entry = attack(tmp_path, "walks_the_stack")
+    assert entry["flags"], entry
+
+
+@needs_root
+def test_a_stopped_warden_does_not_hide_a_leftover_daemon(tmp_path):
+    _, entry = attack(tmp_path, "stops_its_warden")
+    assert any("warden" in t["message"] or "still running" in t["message"] for t in entry["tests"]), entry["tests"]
+
+
+@needs_root
+def test_shared_folders_are_private_to_the_sandbox(tmp_path):
+    attack(tmp_path, "floods_shared_folders")
+    left = [p for folder in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+            for p in glob.glob(os.path.join(folder, "proclab-hostile-flood*"))]
+    assert not left, f"{len(left)} files reached the machine's shared folders, e.g. {left[:2]}"
+
+
+def test_stdout_without_newlines_cannot_exhaust_the_grader(tmp_path):
+    _, entry = attack(tmp_path, "floods_stdout_without_newline", ident="graceful_worker")
+    assert "without a newline" in entry["tests"][0]["message"], entry["tests"][0]
+
+
+@needs_root
+def test_the_stage_is_readable_by_its_own_run_only():
+    """Another submission graded at the same time (another uid and gid) cannot read this run's copies."""
+    ident = identity.Identity()
+    try:
+        ident.student("reaper.py", b"secret = 1\n")
+        for folder, dirs, files in os.walk(ident.base):
+            for path in [folder, *(os.path.join(folder, f) for f in files)]:
+                info = os.stat(path)
+                assert info.st_uid == 0 and info.st_gid == ident.gid, path
+                assert not info.st_mode & 0o007, f"{path} is open to other users: {oct(info.st_mode)}"
+    finally:
+        ident.close()
+
+
 def _tree_digest(folder: str) -> str:
     digest = hashlib.sha256()
     for path in sorted(glob.glob(os.path.join(folder, "**", "*"), recursive=True)):

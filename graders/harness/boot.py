@@ -46,10 +46,14 @@ _INTROSPECTION = {
     "ctypes.wstring_at": "read raw memory with ctypes.wstring_at",
 }
 _FRAME_ATTRIBUTES = {"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"}
+# Stack walkers: inspect.stack(), inspect.currentframe(), traceback.walk_stack()... call sys._getframe
+# for the student. A frame-getting call from these counts as the student's own when the student called them.
+_STACK_WALKERS = ("/inspect.py", "/traceback.py")
+_FRAME_GETTERS = {"sys._getframe", "sys._current_frames"}
 _MEMORY_CALLS = {"ptrace", "process_vm_readv", "process_vm_writev"}
 _WATCHED_MODULES = ("builtins", "os", "posix", "signal", "select", "time", "errno", "struct", "json",
-                    "binascii", "hmac", "graders.harness.frames", "graders.harness.scenario",
-                    "graders.harness.osinspect")
+                    "binascii", "hmac", "threading", "subprocess", "__main__", "graders.harness.frames",
+                    "graders.harness.scenario", "graders.harness.osinspect")
 
 
 def apply_limits(limits: dict) -> None:
@@ -114,7 +118,8 @@ def describe(exc: BaseException, during: str) -> tuple[str, str]:
     if isinstance(exc, KeyboardInterrupt):
         return "fail", (f"KeyboardInterrupt (SIGINT) arrived{at} {during}: "
                         "did your code send SIGINT to itself or its process group?")
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    shown = str(exc)[:20000]
+    text = f"{type(exc).__name__}: {shown}" if shown else type(exc).__name__
     if isinstance(exc, BlockingIOError):
         text += " (a fork failed: the sandbox's process budget is used up; is your code forking in a loop?)"
     if not where:
@@ -129,8 +134,11 @@ def install_audit_hook(write, result_fd: int) -> None:
     sent: set[str] = set()
     busy = [False]
 
-    def student_frame(anywhere: bool):
+    def student_frame(anywhere: bool, through_walkers: bool = False):
         frame = getframe(2)
+        if through_walkers:
+            while frame is not None and frame.f_code.co_filename.endswith(_STACK_WALKERS):
+                frame = frame.f_back
         while frame is not None:
             if frame.f_code.co_filename == STUDENT_FILE:
                 return frame
@@ -174,7 +182,7 @@ def install_audit_hook(write, result_fd: int) -> None:
             if event in _INTROSPECTION:
                 if event in ("sys.settrace", "sys.setprofile") and args and args[0] is None:
                     return
-                frame = student_frame(anywhere=False)
+                frame = student_frame(anywhere=False, through_walkers=event in _FRAME_GETTERS)
                 if frame is not None:
                     flag(_INTROSPECTION[event], frame)
             elif event == "object.__getattr__" and args[1] in _FRAME_ATTRIBUTES:
@@ -193,6 +201,10 @@ def install_audit_hook(write, result_fd: int) -> None:
                 frame = student_frame(anywhere=True)
                 if frame is not None:
                     flag(f"looked up {args[1]}() through ctypes (tracing or reading other processes)", frame)
+            elif event == "ctypes.dlsym" and str(args[1]).startswith(("Py", "_Py")):
+                frame = student_frame(anywhere=True)
+                if frame is not None:
+                    flag(f"called the interpreter's C API ({args[1]}) through ctypes", frame)
             elif event == "open":
                 what = sensitive_path(args[0])
                 if what:
@@ -207,20 +219,19 @@ def install_audit_hook(write, result_fd: int) -> None:
     sys.addaudithook(hook)
 
 
-def snapshot_modules() -> dict[str, dict[str, int]]:
-    seen = {}
-    for name in _WATCHED_MODULES:
-        module = sys.modules.get(name)
-        if module is not None:
-            seen[name] = {k: id(v) for k, v in vars(module).items() if callable(v)}
-    return seen
+def module_guard(extra):
+    """changed() -> the functions replaced since now in the modules the scenario observes with (and
+    in EXTRA, the scenario's own module). The fingerprint is an immutable tuple held in a closure."""
+    ident, modules = id, sys.modules
+    watched = [(name, vars(modules[name])) for name in _WATCHED_MODULES if name in modules] + list(extra)
+    fingerprint = tuple((name, space, tuple((k, ident(v)) for k, v in space.items() if callable(v)))
+                        for name, space in watched)
 
-
-def replaced_since(before: dict[str, dict[str, int]]) -> list[str]:
-    changed = []
-    for name, attributes in before.items():
-        now = vars(sys.modules.get(name, object))
-        changed += [f"{name}.{k}" for k, ident in attributes.items() if id(now.get(k)) != ident]
+    def changed() -> list[str]:
+        found = []
+        for name, space, attributes in fingerprint:
+            found += [f"{name}.{k}" for k, before in attributes if ident(space.get(k)) != before]
+        return found
     return changed
 
 
@@ -252,11 +263,13 @@ class Context:
         self._write({"kind": "event", "name": name, "data": data})
 
 
-def run_scenario(write, watched) -> None:
+def run_scenario(write, context_type) -> None:
     me = os.getpid()
     frame = None
+    changed = None
     try:
         scenario = load_scenario()
+        changed = module_guard([("the scenario", scenario.__globals__)])
         try:
             student = import_student()
         except BaseException as exc:  # noqa: BLE001 - everything the student raises is reported
@@ -264,7 +277,7 @@ def run_scenario(write, watched) -> None:
             frame = {"kind": "exception", "status": status, "message": message, "phase": "import"}
         else:
             try:
-                value = scenario(student, Context(write), **SPEC["kwargs"])
+                value = scenario(student, context_type(write), **SPEC["kwargs"])
                 frame = {"kind": "result", "value": value}
             except BaseException as exc:  # noqa: BLE001
                 status, message = describe(exc, "while the grader's scenario ran")
@@ -273,10 +286,10 @@ def run_scenario(write, watched) -> None:
     finally:
         if os.getpid() == me and frame is not None:  # a fork that returned here stays silent
             try:
-                changed = replaced_since(watched)
-                if changed:
+                replaced = changed() if changed else []
+                if replaced:
                     write({"kind": "flag", "sentence": (
-                        f"your code replaced {', '.join(changed[:4])} while it was graded: code under test must "
+                        f"your code replaced {', '.join(replaced[:4])} while it was graded: code under test must "
                         "not patch the modules the grader observes with")})
                 write(frame)
             except (OSError, TypeError, ValueError, RecursionError) as exc:
@@ -340,13 +353,12 @@ def main() -> None:
     write({"kind": "started", "pid": os.getpid()})
     sys.breakpointhook = _no_breakpoint
     builtins.input = _no_input
-    watched = snapshot_modules()
     install_audit_hook(write, result_fd)
     if SPEC["mode"] == "program":
         run_program()
     else:
         sys.path.insert(0, os.path.dirname(STUDENT_FILE))
-        run_scenario(write, watched)
+        run_scenario(write, Context)
 
 
 main()

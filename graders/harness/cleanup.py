@@ -31,56 +31,90 @@ def living_descendants(root: int | None = None) -> list[psutil.Process]:
     return found
 
 
-def kill_descendants(root: int | None = None, grace: float = 0.2, patience: float = 5.0) -> None:
-    """SIGCONT (a stopped process cannot act on SIGTERM), SIGTERM, then SIGKILL, until none is left.
-
-    Loops because a fork bomb keeps making new processes while we kill the old ones.
-    """
+def kill_descendants(root: int | None = None, patience: float = 5.0) -> None:
+    """Stop every descendant with SIGSTOP until no new one appears (a fork bomb or a process hopping
+    to new pids cannot outrun a frozen tree), then SIGKILL them all, wake them, and reap."""
     deadline = time.monotonic() + patience
-    first_round = True
     while time.monotonic() < deadline:
-        procs = living_descendants(root)
-        if not procs:
+        stopped: set[int] = set()
+        while time.monotonic() < deadline:
+            fresh = [p.pid for p in living_descendants(root) if p.pid not in stopped]
+            if not fresh:
+                break
+            for pid in fresh:
+                _signal(pid, signal.SIGSTOP)
+            stopped.update(fresh)
+        if not stopped:
             break
-        for sig in ((signal.SIGCONT, signal.SIGTERM) if first_round else (signal.SIGKILL,)):
-            for proc in procs:
-                try:
-                    proc.send_signal(sig)
-                except psutil.Error:
-                    pass
-        if first_round:
-            _, alive = psutil.wait_procs(procs, timeout=grace)
-            for proc in alive:
-                try:
-                    proc.kill()
-                except psutil.Error:
-                    pass
-            first_round = False
+        for sig in (signal.SIGKILL, signal.SIGCONT):
+            for pid in stopped:
+                _signal(pid, sig)
         reap_zombies()
         time.sleep(0.001)
     reap_zombies()
 
 
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def reclaim_run(pid: int) -> None:
+    """Everything a grading run (pytest, pid PID) made, once it has ended, however it ended: kill what
+    is left in its cgroups and of its separate uid, then remove the cgroups and its folders."""
+    import glob
+    import shutil
+
+    from graders.harness import containment, identity
+
+    for path in glob.glob(f"/sys/fs/cgroup/*/proclab-{pid}-*") + glob.glob(f"/sys/fs/cgroup/proclab-{pid}-*"):
+        for name in ("cgroup.procs", "tasks"):
+            try:
+                with open(os.path.join(path, name)) as f:
+                    for task in f.read().split():
+                        _signal(int(task), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+    if os.geteuid() == 0:
+        uid = identity.UID_BASE + pid
+        for _ in range(3):  # stop them all first, so none forks past the kill
+            found = [p for p in osinspect.all_pids() if _owner(p) == uid]
+            for task in found:
+                _signal(task, signal.SIGSTOP)
+            for task in found:
+                _signal(task, signal.SIGKILL)
+                _signal(task, signal.SIGCONT)
+    reap_zombies()
+    time.sleep(0.01)
+    for path in glob.glob(f"/sys/fs/cgroup/*/proclab-{pid}-*") + glob.glob(f"/sys/fs/cgroup/proclab-{pid}-*"):
+        containment.remove_folder(path)
+    for base in (identity.RUN_BASE, "/tmp"):
+        shutil.rmtree(os.path.join(base, f"proclab-{pid}"), ignore_errors=True)
+
+
+def _owner(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
 def sweep_stale() -> None:
     """Remove what an earlier grading run left when it was killed outright (SIGKILL, power off):
-    its private folders and pids cgroups carry its pid in their name."""
+    its folders and cgroups carry its pid in their name."""
     import glob
     import re
-    import shutil
-    import tempfile
 
-    for path in glob.glob(os.path.join(tempfile.gettempdir(), "proclab-*")) + glob.glob("/tmp/proclab-*") + \
+    dead = set()
+    for path in glob.glob("/tmp/proclab-*") + glob.glob("/run/proclab-*") + \
             glob.glob("/sys/fs/cgroup/*/proclab-*") + glob.glob("/sys/fs/cgroup/proclab-*"):
-        match = re.match(r"proclab-(\d+)-", os.path.basename(path))
-        if not match or psutil.pid_exists(int(match.group(1))):
-            continue
-        if path.startswith("/sys/"):
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
-        else:
-            shutil.rmtree(path, ignore_errors=True)
+        match = re.match(r"proclab-(\d+)(-|$)", os.path.basename(path))
+        if match and not psutil.pid_exists(int(match.group(1))):
+            dead.add(int(match.group(1)))
+    for pid in dead:
+        reclaim_run(pid)
 
 
 def reap_zombies() -> None:

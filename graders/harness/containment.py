@@ -146,11 +146,16 @@ class Cgroups:
 
     def remove(self) -> None:
         for path in self.paths.values():
-            for _ in range(50):
-                try:
-                    os.rmdir(path)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.002)
+            remove_folder(path)
+
+
+def remove_folder(path: str) -> None:
+    """rmdir a cgroup, retrying briefly while the kernel lets go of its last tasks."""
+    for _ in range(50):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.002)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from graders.harness import catalogue, identity, report, sanitize, scoring
+from graders.harness import catalogue, cleanup, identity, report, sanitize, scoring
 from graders.harness.outcome import PASS
 
 STARTUP_ALLOWANCE = 30.0
@@ -96,6 +96,7 @@ def run_pytest(exercises, target: str, submit: list[str], outdir: str, verbose: 
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+            cleanup.reclaim_run(proc.pid)  # however pytest ended, nothing of its run outlives it
     finally:
         os.close(read_fd)
     if verbose:

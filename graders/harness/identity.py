@@ -20,6 +20,9 @@ import sys
 
 SEPARATE, SAME = "separate-user", "same-user"
 UID_BASE = 1_500_000_000  # far above any account's uid; one per grading run (pid added)
+RUN_BASE = "/run"         # where, as root, a run keeps the stage and the tests' private folders
+PRIVATE_TMPFS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # fresh and empty for each sandbox
+TMPFS_SIZE = b"size=512m,mode=1777"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
@@ -63,15 +66,18 @@ class Identity:
     """The isolation of one grading run (one pytest process)."""
 
     def __init__(self, hide: list[str] | None = None):
-        wanted = os.environ.get("PROCLAB_ISOLATION", "")
-        self.privileged = os.geteuid() == 0
-        if self.privileged and wanted != SAME:
+        # As root, always a separate user: root code under test could undo every other protection.
+        if os.geteuid() == 0:
             self.mode = SEPARATE
             self.uid = self.gid = UID_BASE + os.getpid()
+            # Off /tmp, which the sandbox gets as a private tmpfs; readable by this run's group only
+            # (another submission graded at the same time has another uid and gid).
+            self.base = os.path.join(RUN_BASE if os.path.isdir(RUN_BASE) else "/tmp", f"proclab-{os.getpid()}")
         else:
             self.mode = SAME
             self.uid, self.gid = os.getuid(), os.getgid()
-        self.stage = os.path.join("/tmp", f"proclab-{os.getpid()}-stage")
+            self.base = os.path.join("/tmp", f"proclab-{os.getpid()}")
+        self.stage = os.path.join(self.base, "stage")
         self.hide = [os.path.realpath(p) for p in (hide or []) if os.path.isdir(p)]
         self._students = 0
         self._build_stage()
@@ -83,31 +89,52 @@ class Identity:
     # -- the stage: what the sandbox needs, readable by the student's user, writable by nobody else --
 
     def _build_stage(self) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+        os.mkdir(self.base, 0o750)
+        self._own(self.base)
         harness = os.path.join(self.stage, "graders", "harness")
-        os.makedirs(harness, mode=0o755)
+        for folder in (self.stage, os.path.join(self.stage, "graders"), harness):
+            self._mkdir(folder)
         for name in SANDBOX_MODULES:
             self._put(os.path.join(HARNESS, name), os.path.join(harness, name))
-        for folder in (self.stage, os.path.join(self.stage, "graders"), harness):
-            os.chmod(folder, 0o755)
         base = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
         self.python = base
         self.python_bind = None
         if self.separate and not (world_reachable(base) and world_reachable(sys.base_prefix)):
             # e.g. pyenv under /root (mode 0700): show the interpreter's prefix at a reachable place
             mount_point = os.path.join(self.stage, "python")
-            os.mkdir(mount_point, 0o755)
+            self._mkdir(mount_point)
             self.python_bind = (os.path.realpath(sys.base_prefix), mount_point)
             self.python = os.path.join(mount_point, os.path.relpath(base, os.path.realpath(sys.base_prefix)))
 
-    @staticmethod
-    def _put(src: str, dest: str, data: bytes | None = None) -> None:
+    def _own(self, path: str) -> None:
+        """root:<the run's group>, so the submission's user may read it and nobody else (0750/0640)."""
+        if self.separate:
+            os.chown(path, 0, self.gid)
+
+    def _mkdir(self, path: str) -> None:
+        os.mkdir(path, 0o750)
+        os.chmod(path, 0o750)
+        self._own(path)
+
+    def _put(self, src: str, dest: str, data: bytes | None = None) -> None:
         if data is None:
             with open(src, "rb") as f:
                 data = f.read()
         with open(dest, "wb") as f:
             f.write(data)
-        os.chmod(dest, 0o644)
+        os.chmod(dest, 0o640)
+        self._own(dest)
+
+    def private_tmp(self, kind: str = "") -> str:
+        """A fresh folder for one test (its cwd and TMPDIR, or the grader's log folder when kind='log')."""
+        import tempfile
+        path = tempfile.mkdtemp(prefix=f"{kind or 'tmp'}-", dir=self.base)
+        if kind == "log":
+            os.chmod(path, 0o700)
+        else:
+            self.private_dir(path)
+        return path
 
     @property
     def boot(self) -> str:
@@ -118,8 +145,9 @@ class Identity:
         source = os.path.dirname(path)
         folder = os.path.join(self.stage, "scenarios", os.path.basename(source))
         if not os.path.isdir(folder):
-            os.makedirs(folder, mode=0o755)
-            os.chmod(os.path.dirname(folder), 0o755)
+            if not os.path.isdir(os.path.dirname(folder)):
+                self._mkdir(os.path.dirname(folder))
+            self._mkdir(folder)
             for name in os.listdir(source):
                 if name.endswith(".py") and not name.startswith("test_") and name != "conftest.py":
                     self._put(os.path.join(source, name), os.path.join(folder, name))
@@ -129,8 +157,9 @@ class Identity:
         """The student's file, copied onto the stage (the original may sit where their user cannot read)."""
         self._students += 1
         folder = os.path.join(self.stage, "students", str(self._students))
-        os.makedirs(folder, mode=0o755)
-        os.chmod(os.path.dirname(folder), 0o755)
+        if not os.path.isdir(os.path.dirname(folder)):
+            self._mkdir(os.path.dirname(folder))
+        self._mkdir(folder)
         dest = os.path.join(folder, name)
         self._put("", dest, data)
         return dest
@@ -142,7 +171,7 @@ class Identity:
         os.chmod(path, 0o700)
 
     def close(self) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)
 
     # -- entering the sandbox (runs in the forked child, before exec, as root) --
 
@@ -166,6 +195,12 @@ class Identity:
                                b"size=16k,mode=0555"), f"hide {path}")
         _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"hidepid=2"),
                "mount /proc with hidepid=2")
+        if not self.base.startswith("/tmp/"):
+            # Whatever the submission leaves in the shared scratch folders vanishes with its namespace.
+            for path in PRIVATE_TMPFS:
+                if os.path.isdir(path):
+                    _check(_libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, TMPFS_SIZE),
+                           f"a private {path}")
         os.setgroups([])
         os.setresgid(self.gid, self.gid, self.gid)
         os.setresuid(self.uid, self.uid, self.uid)  # all three non-zero: every capability is dropped

@@ -17,6 +17,7 @@ EXERCISES = catalogue.by_id()
 STICKY: dict[str, Exception] = {}   # exercise id -> the outcome every later test of it gets at once
 IDENTITY: identity.Identity | None = None
 RESULTS = None  # the pipe to the grading CLI: one JSON line per record
+MESSAGE_LIMIT = 20000  # characters of a message that travel on (reports show 2,000; logs keep the output)
 
 
 def pytest_addoption(parser):
@@ -125,7 +126,8 @@ def pytest_runtest_makereport(item, call):
         exc = call.excinfo.value
         status, message = status_of(exc), message_of(exc)
         _sticky(ex.id, exc)
-    item.proclab_record = {"kind": "verdict", "id": ex.id, "test": item.name, "status": status, "message": message}
+    item.proclab_record = {"kind": "verdict", "id": ex.id, "test": item.name, "status": status,
+                           "message": message[:MESSAGE_LIMIT]}
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 from graders.harness import cleanup, containment, frames, identity, osinspect
@@ -19,6 +18,7 @@ from graders.harness.frames import FrameReader, dumps
 from graders.harness.outcome import Failure, GradingError, Timeout, Todo
 
 WATCH_INTERVAL = 0.05
+STDOUT_LINE_LIMIT = 1 << 20  # a program's stdout may hold this much without a newline, no more
 SCAN_INTERVAL = 0.25  # counting descendants reads all of /proc: only where the kernel cannot count for us
 
 
@@ -128,6 +128,10 @@ class Launch:
                     self.stdout_eof = True
                     return
                 self.stdout_buffer += data
+                if len(self.stdout_buffer) > STDOUT_LINE_LIMIT and b"\n" not in self.stdout_buffer:
+                    self.sandbox.kill_all()
+                    raise Failure(f"your program printed more than {STDOUT_LINE_LIMIT >> 20} MiB on stdout without "
+                                  f"a newline (it began {bytes(self.stdout_buffer[:60])!r}): print whole lines")
 
     def _note(self, frame: dict) -> None:
         if frame.get("kind") == "flag":
@@ -251,7 +255,7 @@ class Launch:
                 raise Failure(f"your program's stdout closed before {awaiting}"
                               + (f" (it printed {rest!r} without a newline)" if rest else ""))
             if time.monotonic() >= deadline:
-                seen = f" (read so far: {bytes(self.stdout_buffer)!r})" if self.stdout_buffer else ""
+                seen = f" (read so far: {bytes(self.stdout_buffer[-200:])!r})" if self.stdout_buffer else ""
                 raise Timeout(f"timed out after {timeout:.1f} s waiting for {awaiting}{seen}")
             self.pump(deadline)
         line, _, rest = bytes(self.stdout_buffer).partition(b"\n")
@@ -345,9 +349,8 @@ class Sandbox:
         self.scenario_file = ident.scenario(scenario_file)
         self.timeout = timeout
         self.started = time.time()
-        self.tmp = tempfile.mkdtemp(prefix=f"proclab-{os.getpid()}-")
-        ident.private_dir(self.tmp)
-        self.logdir = tempfile.mkdtemp(prefix=f"proclab-{os.getpid()}-log-")
+        self.tmp = ident.private_tmp()
+        self.logdir = ident.private_tmp("log")
         self.launches: list[Launch] = []
         self.flags: list[str] = []
         self.cgroups = None
@@ -438,7 +441,13 @@ class Sandbox:
         try:
             launch.popen.wait(timeout=2.0)
         except subprocess.TimeoutExpired:
-            return  # the scenario process is still exiting; stop() cleans up
+            try:  # a stopped warden (SIGSTOP from the submission) cannot report: wake it and look again
+                os.kill(launch.popen.pid, signal.SIGCONT)
+                launch.popen.wait(timeout=1.0)
+            except (OSError, subprocess.TimeoutExpired):
+                self.kill_all()
+                raise Failure("the grader's warden (the parent of the process running your code) did not finish "
+                              "after your code did: code under test must never stop or signal its parent") from None
         killed = launch.warden_killed()
         if killed:
             raise Failure(f"the parent of the process running your code (the grader's warden) was killed by "
