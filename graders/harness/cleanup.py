@@ -117,12 +117,20 @@ def sweep_stale() -> None:
         reclaim_run(pid)
 
 
+OWN_CHILDREN: dict = {}  # pid -> subprocess.Popen of our own children: their status is theirs to keep
+
+
 def reap_zombies() -> None:
+    """Reap every exited descendant re-parented to us; hand our own children's status to their Popen,
+    so that a later poll() still tells how they ended (not 0, as after ECHILD)."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
+        popen = OWN_CHILDREN.pop(pid, None)
+        if popen is not None and popen.returncode is None:
+            popen.returncode = os.waitstatus_to_exitcode(status)
         if pid == 0:
             return
 

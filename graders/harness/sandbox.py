@@ -95,6 +95,7 @@ class Launch:
         finally:
             os.close(write_fd)
             os.close(key_read)
+        cleanup.OWN_CHILDREN[self.popen.pid] = self.popen
         self.fd = read_fd
         os.set_blocking(read_fd, False)
         self.stdout_fd = self.popen.stdout.fileno() if stdout_pipe else None
@@ -266,6 +267,7 @@ class Launch:
         if self.closed:
             return
         self.closed = True
+        cleanup.OWN_CHILDREN.pop(self.popen.pid, None)
         os.close(self.fd)
         if self.popen.stdout:
             self.popen.stdout.close()
