@@ -156,3 +156,87 @@ def test_gradebook_grades_each_submission_into_a_csv(tmp_path):
         rows = {row["submission"]: row for row in csv.DictReader(f)}
     assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) > 0
     assert float(rows["bob"]["score"]) == 0
+
+
+# --- failing closed: a verdict that was not reached is never a pass --------------------------------
+
+def _records(*names, status="pass", ident="probe"):
+    return [{"kind": "verdict", "id": ident, "test": n, "status": status, "message": "", "duration": 0.1,
+             "flags": []} for n in names]
+
+
+def _probe():
+    from graders.harness import catalogue
+    return catalogue.load(os.path.join(PROBE, "catalogue.toml"))
+
+
+def test_every_collected_check_must_report_exactly_once():
+    collected = [{"id": "probe", "test": n} for n in ("a", "b", "c")]
+    whole = scoring.build(_probe(), _records("a", "b", "c"), collected, "separate-user")
+    assert whole["exercises"][0]["status"] == "pass" and whole["score"] == whole["max_score"]
+    for records, why in ((_records("a", "b"), "a verdict is missing (pytest was killed)"),
+                         (_records("a", "b", "c", "c"), "a verdict arrived twice"),
+                         (_records("a", "b", "c", "d"), "a verdict for a check never collected")):
+        doc = scoring.build(_probe(), records, collected, "separate-user", crashed="killed")
+        entry = doc["exercises"][0]
+        assert entry["status"] == "error" and entry["score"] == 0 and doc["score"] == 0, why
+
+
+def test_nothing_collected_is_an_error_not_a_pass():
+    doc = scoring.build(_probe(), _records("a"), None, "same-user", crashed="the grading process stopped")
+    assert doc["exercises"][0]["status"] == "error" and doc["score"] == 0
+
+
+def test_a_flag_takes_every_point_of_its_exercise():
+    collected = [{"id": "probe", "test": "a"}]
+    records = _records("a")
+    records[0]["flags"] = ["your code called sys._getframe()"]
+    entry = scoring.build(_probe(), records, collected, "separate-user")["exercises"][0]
+    assert entry["score"] == 0 and entry["status"] == "fail" and entry["flags"]
+
+
+def test_a_malformed_or_unknown_record_marks_the_run_crashed():
+    r, w = os.pipe()
+    results = grading.Results(r)
+    os.write(w, b'{"kind": "collected", "tests": [], "isolation": "separate-user"}\nnot json\n{"kind": "x"}\n')
+    os.close(w)
+    while not results.eof:
+        results.pump(1.0)
+    os.close(r)
+    assert results.malformed == 2 and results.isolation == "separate-user" and not results.done
+
+
+def test_cgroup_v2_holds_kills_and_empties_a_tree():
+    """GitHub's runners use cgroup v2. Here the v2 hierarchy (if mounted without controllers) still
+    proves membership, cgroup.kill and removal on a process whose main thread has left."""
+    import ctypes
+    import threading
+    import time as time_
+
+    from graders.harness import cleanup, containment
+    unified = "/sys/fs/cgroup/unified"
+    if not containment.available(unified) or not os.path.exists(os.path.join(unified, "cgroup.controllers")):
+        pytest.skip("no writable cgroup v2 hierarchy here")
+    group = containment.Cgroups(f"proclab-{os.getpid()}-selftest", root=unified)
+    assert group.v2
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        with open(group.procs_files()[0], "w") as f:
+            f.write(str(os.getpid()))
+        threading.Thread(target=time_.sleep, args=(30,)).start()
+        os.write(ready_w, b".")
+        ctypes.CDLL(None).syscall(60, 0)  # the main thread leaves; the process lives on as a Z leader
+        os._exit(0)
+    try:
+        assert os.read(ready_r, 1) == b"."
+        time_.sleep(0.05)
+        assert pid in group.pids(), "a zombie leader with a live thread must still count as in the cgroup"
+        assert group.kill_all(cleanup.reap_zombies)
+        assert not group.pids()
+    finally:
+        os.close(ready_r)
+        os.close(ready_w)
+        group.kill_all(cleanup.reap_zombies)
+        group.remove()
+    assert not os.path.exists(group.paths["unified"])

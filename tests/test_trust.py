@@ -134,7 +134,7 @@ def test_the_stage_is_readable_by_its_own_run_only():
     ident = identity.Identity()
     try:
         ident.student("reaper.py", b"secret = 1\n")
-        for folder, dirs, files in os.walk(ident.base):
+        for folder, _, files in os.walk(ident.base):
             for path in [folder, *(os.path.join(folder, f) for f in files)]:
                 info = os.stat(path)
                 assert info.st_uid == 0 and info.st_gid == ident.gid, path
@@ -264,3 +264,25 @@ def test_same_user_mode_fails_closed_and_still_rejects_forgery(nobody, tmp_path)
         assert report["isolation"] == "same-user"
         assert entries["reaper"]["score"] == 0 and any(flag in f for f in entries["reaper"]["flags"]), entries
         assert entries["bank"]["status"] == "pass", entries["bank"]
+
+
+@needs_root
+def test_a_submission_cannot_stop_the_gradebook_or_touch_a_classmate(tmp_path):
+    """A gradebook of two: the attacker's reaper kills every ancestor it can find and tries to read the
+    classmate's and the instructor's files; the classmate's grade and the CSV are untouched."""
+    import csv
+    folder = tmp_path / "submissions"
+    shutil.copytree(SOLUTIONS, folder / "classmate" / "exercises")
+    shutil.copytree(os.path.join(REPO, "exercises"), folder / "attacker" / "exercises")
+    shutil.copy(hostile(tmp_path, "kills_pytest"), folder / "attacker" / "exercises" / "02_states" / "reaper.py")
+    book = tmp_path / "book.csv"
+    proc = subprocess.run([sys.executable, "-m", "graders.harness", "gradebook", str(folder), "--csv", str(book)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with open(book) as f:
+        rows = {row["submission"]: row for row in csv.DictReader(f)}
+    assert set(rows) == {"attacker", "classmate"}
+    assert float(rows["classmate"]["score"]) == float(rows["classmate"]["max_score"]) > 0, rows["classmate"]
+    assert float(rows["attacker"]["reaper"]) == 0
+    assert rows["attacker"]["isolation"] == rows["classmate"]["isolation"] == "separate-user"
+    assert not submission_processes()

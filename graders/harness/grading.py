@@ -68,7 +68,8 @@ def run_pytest(exercises, target: str, submit: list[str], outdir: str, verbose: 
     read_fd, write_fd = os.pipe()
     command = [sys.executable, "-m", "pytest", "-q", "-rN", "--no-header", "--noconftest",
                "-p", "pytest_timeout", "-p", "graders.harness.plugin",
-               "-p", "no:unraisableexception", "-p", "no:threadexception",  # each a gc.collect() per test "--rootdir", catalogue.REPO,
+               # each of these two runs a gc.collect() per test
+               "-p", "no:unraisableexception", "-p", "no:threadexception", "--rootdir", catalogue.REPO,
                "-c", os.path.join(catalogue.REPO, "pyproject.toml"),
                "--target", target, "--results-fd", str(write_fd), "--logs", logs,
                *[f"--submit={s}" for s in submit], *[f"--hide={h}" for h in hide],

@@ -84,7 +84,8 @@ def exercise(request):
     if ex.id in STICKY:
         raise STICKY[ex.id]
     path = student_file(request.config, ex)
-    root = os.path.dirname(path) if _submitted(request.config, ex) else os.path.abspath(request.config.getoption("target"))
+    target = os.path.abspath(request.config.getoption("target"))
+    root = os.path.dirname(path) if _submitted(request.config, ex) else target
     try:
         code = submission.read_graded_file(root, os.path.relpath(path, root))
     except submission.BadSubmission as exc:

@@ -9,7 +9,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 from graders.harness import cleanup, containment, frames, identity, osinspect
