@@ -143,6 +143,19 @@ def test_the_stage_is_readable_by_its_own_run_only():
         ident.close()
 
 
+@needs_root
+@pytest.mark.parametrize("case", ["compiles_under_a_stdlib_name", "patches_boot_globals"])
+def test_stealing_the_signed_writer_is_flagged(tmp_path, case):
+    _, entry = attack(tmp_path, case, ident="bank", control="reaper")
+    assert entry["flags"], entry
+
+
+def test_a_correct_solution_in_a_natural_style_is_not_flagged(tmp_path):
+    run = grade(tmp_path, "bank", "--target", SOLUTIONS, "--submit", f"bank={hostile(tmp_path, 'natural_style_bank')}")
+    entry = run.entry("bank")
+    assert entry["status"] == "pass" and not entry["flags"], entry
+
+
 def _tree_digest(folder: str) -> str:
     digest = hashlib.sha256()
     for path in sorted(glob.glob(os.path.join(folder, "**", "*"), recursive=True)):
@@ -197,10 +210,14 @@ def test_other_processes_ipc_objects_survive_the_cleanup(tmp_path):
     shm = f"/dev/shm/proclab-unrelated-{os.getpid()}"
     segment = None
     try:
+        import psutil
         deadline = time.monotonic() + 20
-        while not glob.glob(f"/tmp/proclab-{proc.pid}-*") and not glob.glob("/tmp/proclab-*-stage/students/1"):
+        while True:  # this run's pytest (a child of the grading command) has a test's private folder
+            kids = [p.pid for p in psutil.Process(proc.pid).children()] if proc.poll() is None else []
+            if any(glob.glob(f"/run/proclab-{k}/tmp-*") for k in kids):
+                break
             assert time.monotonic() < deadline and proc.poll() is None, "grading never started a test"
-            time.sleep(0.01)
+            time.sleep(0.005)
         with open(shm, "w") as f:
             f.write("someone else's")
         segment = libc.shmget(0, 4096, 0o1600)

@@ -336,11 +336,21 @@ def make_bank(student, arena, balances):
     """Construct the student's Bank with every lock it makes watched."""
     names = [n for n, v in vars(student).items() if v is _REAL_LOCK or v is _REAL_RLOCK]
 
+    def for_the_bank() -> bool:
+        """Made by the student's code (directly, or inside a Condition or Semaphore it made), not by
+        threading's own machinery (a Thread's or Event's internal locks must stay real)."""
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename == threading.__file__:
+            if frame.f_code.co_qualname.startswith(("Thread.", "Event.", "Barrier.", "Timer.", "_")):
+                return False
+            frame = frame.f_back
+        return frame is not None and frame.f_code.co_filename == student.__file__
+
     def lock_factory():
-        return _Watched(arena, _REAL_LOCK())
+        return _Watched(arena, _REAL_LOCK()) if for_the_bank() else _REAL_LOCK()
 
     def rlock_factory(*args, **kwargs):
-        return _WatchedR(arena, _REAL_RLOCK(*args, **kwargs))
+        return _WatchedR(arena, _REAL_RLOCK(*args, **kwargs)) if for_the_bank() else _REAL_RLOCK(*args, **kwargs)
 
     saved = {n: getattr(student, n) for n in names}
     threading.Lock, threading.RLock = lock_factory, rlock_factory

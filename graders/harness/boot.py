@@ -46,10 +46,15 @@ _INTROSPECTION = {
     "ctypes.wstring_at": "read raw memory with ctypes.wstring_at",
 }
 _FRAME_ATTRIBUTES = {"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"}
-# Stack walkers: inspect.stack(), inspect.currentframe(), traceback.walk_stack()... call sys._getframe
-# for the student. A frame-getting call from these counts as the student's own when the student called them.
+# Stack walkers call sys._getframe for the student. Those that hand frame objects back (not text or
+# FrameSummary, as traceback.print_stack and extract_stack do) count as the student's own call.
 _STACK_WALKERS = ("/inspect.py", "/traceback.py")
+_FRAME_RETURNING = {"stack", "currentframe", "getouterframes", "trace", "getinnerframes", "walk_stack"}
 _FRAME_GETTERS = {"sys._getframe", "sys._current_frames"}
+# Code made under a trusted file's name would pass for the grader's own: flagged when the student does it.
+_CODE_MAKERS = {"compile": "compiled code under the name of a grader or standard-library file",
+                "code.__new__": "made a code object under the name of a grader or standard-library file",
+                "marshal.loads": "loaded code with marshal"}
 _MEMORY_CALLS = {"ptrace", "process_vm_readv", "process_vm_writev"}
 _WATCHED_MODULES = ("builtins", "os", "posix", "signal", "select", "time", "errno", "struct", "json",
                     "binascii", "hmac", "threading", "subprocess", "__main__", "graders.harness.frames",
@@ -127,20 +132,36 @@ def describe(exc: BaseException, during: str) -> tuple[str, str]:
     return "fail", f"{text}{at} {during}"
 
 
-def install_audit_hook(write, result_fd: int) -> None:
-    """Flag the student's code when it reaches for the grader's internals. Each kind is sent once."""
+def install_audit_hook(write, result_fd: int, trusted: tuple[str, ...]) -> None:
+    """Flag the student's code when it reaches for the grader's internals. Each kind is sent once.
+
+    Code is the grader's when it comes from a file under TRUSTED (the stage's harness and scenario
+    folders, the interpreter's standard library); everything else is the student's: their file, a
+    module they wrote and imported, code they compiled. Every table the hook reads is copied into
+    this closure now, before the student's import, so patching boot's globals changes nothing."""
     getframe, fstat, stat = sys._getframe, os.fstat, os.stat
     result_ino = fstat(result_fd).st_ino
+    student_file, student_name = STUDENT_FILE, STUDENT_NAME
+    introspection, frame_attributes = dict(_INTROSPECTION), frozenset(_FRAME_ATTRIBUTES)
+    memory_calls, walkers, returning = frozenset(_MEMORY_CALLS), _STACK_WALKERS, frozenset(_FRAME_RETURNING)
+    getters, code_makers = frozenset(_FRAME_GETTERS), dict(_CODE_MAKERS)
     sent: set[str] = set()
     busy = [False]
 
+    def untrusted(frame) -> bool:
+        return not frame.f_code.co_filename.startswith(trusted)
+
     def student_frame(anywhere: bool, through_walkers: bool = False):
+        """The student's frame behind this event (innermost; or anywhere on the stack), else None."""
         frame = getframe(2)
         if through_walkers:
-            while frame is not None and frame.f_code.co_filename.endswith(_STACK_WALKERS):
-                frame = frame.f_back
+            outermost = None
+            while frame is not None and frame.f_code.co_filename.endswith(walkers) and not untrusted(frame):
+                outermost, frame = frame, frame.f_back
+            if outermost is not None and outermost.f_code.co_name not in returning:
+                return None  # e.g. traceback.print_stack(): text, not frames
         while frame is not None:
-            if frame.f_code.co_filename == STUDENT_FILE:
+            if untrusted(frame):
                 return frame
             if not anywhere:
                 return None
@@ -148,10 +169,12 @@ def install_audit_hook(write, result_fd: int) -> None:
         return None
 
     def flag(what: str, frame) -> None:
-        if what in sent:
+        if what in sent or len(sent) >= 20:
             return
         sent.add(what)
-        where = f" at {STUDENT_NAME} line {frame.f_lineno}" if frame is not None else ""
+        name = frame.f_code.co_filename if frame is not None else ""
+        shown = student_name if name == student_file else name
+        where = f" at {shown} line {frame.f_lineno}" if frame is not None else ""
         try:
             write({"kind": "flag", "sentence": f"your code {what}{where}: the grader's frames, objects, memory "
                                                "and result channel are off limits to code under test"})
@@ -179,13 +202,25 @@ def install_audit_hook(write, result_fd: int) -> None:
             return
         busy[0] = True
         try:
-            if event in _INTROSPECTION:
+            if event in introspection:
                 if event in ("sys.settrace", "sys.setprofile") and args and args[0] is None:
                     return
-                frame = student_frame(anywhere=False, through_walkers=event in _FRAME_GETTERS)
+                frame = student_frame(anywhere=False, through_walkers=event in getters)
                 if frame is not None:
-                    flag(_INTROSPECTION[event], frame)
-            elif event == "object.__getattr__" and args[1] in _FRAME_ATTRIBUTES:
+                    walker = getframe(1)  # the frame that raised the event (this hook is frame 0)
+                    while walker is not None and walker.f_back is not frame:
+                        walker = walker.f_back
+                    called = walker.f_code.co_name if walker is not None else ""
+                    what = introspection[event]
+                    if called and walker.f_code.co_filename.endswith(walkers):
+                        what = f"called {walker.f_code.co_filename.rsplit('/', 1)[-1][:-3]}.{called}()"
+                    flag(what, frame)
+            elif event in code_makers:
+                frame = student_frame(anywhere=False)
+                name = args[1] if event in ("compile", "code.__new__") and len(args) > 1 else ""
+                if frame is not None and (event == "marshal.loads" or str(name).startswith(trusted)):
+                    flag(f"{code_makers[event]} ({name})" if name else code_makers[event], frame)
+            elif event == "object.__getattr__" and args[1] in frame_attributes:
                 frame = student_frame(anywhere=False)
                 if frame is not None:
                     flag(f"read the .{args[1]} attribute (a way into the grader's frames)", frame)
@@ -197,7 +232,7 @@ def install_audit_hook(write, result_fd: int) -> None:
                 frame = student_frame(anywhere=False)
                 if frame is not None:
                     flag(f"imported the grader's module {args[0]}", frame)
-            elif event == "ctypes.dlsym" and str(args[1]) in _MEMORY_CALLS:
+            elif event == "ctypes.dlsym" and str(args[1]) in memory_calls:
                 frame = student_frame(anywhere=True)
                 if frame is not None:
                     flag(f"looked up {args[1]}() through ctypes (tracing or reading other processes)", frame)
@@ -220,12 +255,20 @@ def install_audit_hook(write, result_fd: int) -> None:
 
 
 def module_guard(extra):
-    """changed() -> the functions replaced since now in the modules the scenario observes with (and
-    in EXTRA, the scenario's own module). The fingerprint is an immutable tuple held in a closure."""
+    """changed() -> the functions replaced since now in the modules the scenario observes with, in the
+    grader's own modules (and their classes' methods), and in EXTRA (the scenario's namespace). The
+    fingerprint is an immutable tuple held in a closure."""
     ident, modules = id, sys.modules
     watched = [(name, vars(modules[name])) for name in _WATCHED_MODULES if name in modules] + list(extra)
+    own = {"__main__", "the scenario"} | {n for n in _WATCHED_MODULES if n.startswith("graders.")}
+    spaces = []
+    for name, space in watched:
+        spaces.append((name, space))
+        if name in own:
+            spaces += [(f"{name}.{k}", vars(v)) for k, v in list(space.items())
+                       if isinstance(v, type) and v.__module__ == space.get("__name__")]
     fingerprint = tuple((name, space, tuple((k, ident(v)) for k, v in space.items() if callable(v)))
-                        for name, space in watched)
+                        for name, space in spaces)
 
     def changed() -> list[str]:
         found = []
@@ -254,16 +297,17 @@ def load_scenario():
     return getattr(module, SPEC["scenario_name"])
 
 
-class Context:
-    def __init__(self, write):
-        self.tmp = os.getcwd()
-        self._write = write
+def make_context(write):
+    """What a scenario gets as `ctx`: .tmp and .event(name, **data). Built from a closure, not a class
+    whose methods could be patched to catch the writer."""
+    import types
 
-    def event(self, name: str, **data) -> None:
-        self._write({"kind": "event", "name": name, "data": data})
+    def event(name: str, **data) -> None:
+        write({"kind": "event", "name": name, "data": data})
+    return types.SimpleNamespace(tmp=os.getcwd(), event=event)
 
 
-def run_scenario(write, context_type) -> None:
+def run_scenario(write, context) -> None:
     me = os.getpid()
     frame = None
     changed = None
@@ -277,7 +321,7 @@ def run_scenario(write, context_type) -> None:
             frame = {"kind": "exception", "status": status, "message": message, "phase": "import"}
         else:
             try:
-                value = scenario(student, context_type(write), **SPEC["kwargs"])
+                value = scenario(student, context, **SPEC["kwargs"])
                 frame = {"kind": "result", "value": value}
             except BaseException as exc:  # noqa: BLE001
                 status, message = describe(exc, "while the grader's scenario ran")
@@ -353,12 +397,15 @@ def main() -> None:
     write({"kind": "started", "pid": os.getpid()})
     sys.breakpointhook = _no_breakpoint
     builtins.input = _no_input
-    install_audit_hook(write, result_fd)
+    stdlib = os.path.dirname(os.__file__) + os.sep
+    here = os.path.join(SPEC["stage"], "graders", "harness") + os.sep
+    scenarios = os.path.join(SPEC["stage"], "scenarios") + os.sep
+    install_audit_hook(write, result_fd, (here, scenarios, stdlib, "<frozen "))
     if SPEC["mode"] == "program":
         run_program()
     else:
         sys.path.insert(0, os.path.dirname(STUDENT_FILE))
-        run_scenario(write, Context)
+        run_scenario(write, make_context(write))
 
 
 main()

@@ -19,7 +19,7 @@ import struct
 _HEADER = struct.Struct(">IIQ")  # body length, writer pid, sequence number (per writer process)
 MAC_SIZE = 32
 KEY_SIZE = 32
-MAX_FRAME = 64 << 20
+MAX_FRAME = 16 << 20
 
 
 def _default(value):

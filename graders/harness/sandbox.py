@@ -18,6 +18,7 @@ from graders.harness.outcome import Failure, GradingError, Timeout, Todo
 
 WATCH_INTERVAL = 0.05
 STDOUT_LINE_LIMIT = 1 << 20  # a program's stdout may hold this much without a newline, no more
+STDOUT_UNREAD_LIMIT = 8 << 20  # nor this much that the grader has not read yet
 SCAN_INTERVAL = 0.25  # counting descendants reads all of /proc: only where the kernel cannot count for us
 
 
@@ -128,6 +129,10 @@ class Launch:
                     self.stdout_eof = True
                     return
                 self.stdout_buffer += data
+                if len(self.stdout_buffer) > STDOUT_UNREAD_LIMIT:
+                    self.sandbox.kill_all()
+                    raise Failure(f"your program printed more than {STDOUT_UNREAD_LIMIT >> 20} MiB on stdout that "
+                                  "the grader never asked for: print only what the exercise asks")
                 if len(self.stdout_buffer) > STDOUT_LINE_LIMIT and b"\n" not in self.stdout_buffer:
                     self.sandbox.kill_all()
                     raise Failure(f"your program printed more than {STDOUT_LINE_LIMIT >> 20} MiB on stdout without "
