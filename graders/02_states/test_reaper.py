@@ -35,6 +35,26 @@ def _why_code(got, want):
     return f"a child killed by signal {n} has return code -{n} in subprocess's convention"
 
 
+# Exit codes are drawn afresh each run (edges always included), and checked against what the test
+# asked for: a result made up in advance, or copied from another run, does not fit.
+ONE_AT_A_TIME_EDGES = [0, 1, 255, -signal.SIGKILL, -signal.SIGTERM, -signal.SIGSEGV]
+BURST_EDGES = [0, 255, -signal.SIGHUP, -signal.SIGKILL, -signal.SIGUSR2, -signal.SIGALRM, -signal.SIGTERM]
+
+
+def _random_plan(edges, extra):
+    import random
+    plan = edges + random.sample(range(2, 255), extra)
+    random.shuffle(plan)
+    return plan
+
+
+def _check_plan(r, plan):
+    codes = [code for _, code in r["children"]]
+    assert codes == plan[:len(codes)] and codes, (
+        f"the grader asked for children exiting with {plan[:6]}..., but the scenario reported {codes[:6]}...: "
+        "the result did not come from this run")
+
+
 def _check_children(r, when, merged=False):
     """The common sentences: reaped, recorded in the returned dict, nothing else, right code."""
     children = {pid: code for pid, code in r["children"]}
@@ -142,12 +162,16 @@ def test_install_reaper_installs_a_sigchld_handler_and_no_thread(exercise):
 
 
 def test_return_codes_are_recorded_and_nothing_escapes_when_no_child_is_left(exercise):
-    r = exercise.run("one_at_a_time", awaiting="the handler to record children exiting one at a time")
+    plan = _random_plan(ONE_AT_A_TIME_EDGES, 6)
+    r = exercise.run("one_at_a_time", plan=plan, awaiting="the handler to record children exiting one at a time")
+    _check_plan(r, plan)
     _check_children(r, "exited as the only child")
 
 
 def test_every_child_is_reaped_when_50_exit_at_the_same_moment(exercise):
-    r = exercise.run("burst", awaiting="the handler to reap 50 children that exited at once")
+    plan = _random_plan(BURST_EDGES, 50 - len(BURST_EDGES))
+    r = exercise.run("burst", plan=plan, awaiting="the handler to reap 50 children that exited at once")
+    _check_plan(r, plan)
     early = r["early"]
     assert not early, (
         f"your dict had {early[:3]} before any child had exited: record only children that waitpid reports as exited"
