@@ -52,6 +52,23 @@ def grade(tmp_path, *args: str, env: dict | None = None, timeout: float = 300) -
     return GradeRun(proc.returncode, report, seconds, proc.stdout + proc.stderr)
 
 
+def compose(path: str, dest_dir, replacements: dict[str, str] | None = None) -> str:
+    """A hostile submission as the grader will see it. A first line `# base: REL` names a file of this
+    repository (a solution or a stub) that is put in front, so the file holds only what it adds."""
+    with open(path) as f:
+        text = f.read()
+    first = text.splitlines()[0] if text else ""
+    if first.startswith("# base: "):
+        with open(os.path.join(REPO, first[len("# base: "):].strip())) as f:
+            text = f.read() + "\n\n" + text
+    for key, value in (replacements or {}).items():
+        text = text.replace(key, value)
+    dest = os.path.join(str(dest_dir), os.path.basename(path))
+    with open(dest, "w") as f:
+        f.write(text)
+    return dest
+
+
 @pytest.fixture(scope="session", autouse=True)
 def subreaper():
     """Whatever escapes a grading run is re-parented to this worker, where the checks can see it."""

@@ -6,7 +6,7 @@ import glob
 import os
 
 import pytest
-from conftest import EXERCISES, REPO, grade
+from conftest import EXERCISES, REPO, compose, grade
 
 HOSTILE = os.path.join(os.path.dirname(__file__), "hostile")
 RUN_BOUND = 45.0  # seconds for a whole four-exercise run with one hostile submission
@@ -42,7 +42,7 @@ def cases():
 def test_hostile_submission_fails_cleanly(tmp_path, case):
     ident = case.split("/")[0]
     run = grade(tmp_path, "--target", os.path.join(REPO, "solutions"),
-                "--submit", f"{ident}={os.path.join(HOSTILE, case)}.py")
+                "--submit", f"{ident}={compose(os.path.join(HOSTILE, case) + '.py', tmp_path)}")
     statuses = run.statuses()
     assert statuses.pop(ident) in ("fail", "error"), run.output
     assert statuses == {ex.id: "pass" for ex in EXERCISES if ex.id != ident}, (

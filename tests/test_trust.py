@@ -21,7 +21,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO, grade
+from conftest import REPO, compose, grade
 
 from graders.harness import identity
 
@@ -32,13 +32,11 @@ ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="separate-user mode needs root")
 
 
-def hostile(tmp_path, name: str) -> str:
-    """The hostile file, with @REPO@ filled in (a real attacker knows where the grader's checkout is)."""
-    with open(os.path.join(TRUST, f"{name}.py")) as f:
-        text = f.read().replace("@REPO@", REPO)
-    path = tmp_path / f"{name}.py"
-    path.write_text(text)
-    return str(path)
+def hostile(tmp_path, name: str, **fill) -> str:
+    """The hostile file, with its base in front and @REPO@ filled in (a real attacker knows where the
+    grader's checkout is)."""
+    fill = {"@REPO@": REPO, **{f"@{k.upper()}@": v for k, v in fill.items()}}
+    return compose(os.path.join(TRUST, f"{name}.py"), tmp_path, fill)
 
 
 def submission_processes() -> list[str]:
@@ -56,9 +54,9 @@ def submission_processes() -> list[str]:
     return found
 
 
-def attack(tmp_path, case: str, ident: str = "reaper", control: str = "bank", env=None):
-    run = grade(tmp_path, ident, control, "--target", SOLUTIONS, "--submit", f"{ident}={hostile(tmp_path, case)}",
-                env=env)
+def attack(tmp_path, case: str, ident: str = "reaper", control: str = "bank", env=None, **fill):
+    run = grade(tmp_path, ident, control, "--target", SOLUTIONS,
+                "--submit", f"{ident}={hostile(tmp_path, case, **fill)}", env=env)
     entry = run.entry(ident)
     assert entry["status"] != "pass" and entry["score"] == 0, f"{case} earned {entry['score']}: {entry}"
     assert run.status(control) == "pass", f"{case} changed the verdict of {control}: {run.entry(control)}"
@@ -144,9 +142,9 @@ def test_the_stage_is_readable_by_its_own_run_only():
 
 
 @needs_root
-@pytest.mark.parametrize("case", ["compiles_under_a_stdlib_name", "patches_boot_globals"])
-def test_stealing_the_signed_writer_is_flagged(tmp_path, case):
-    _, entry = attack(tmp_path, case, ident="bank", control="reaper")
+@pytest.mark.parametrize("mode", ["patch", "compile"])
+def test_stealing_the_signed_writer_is_flagged(tmp_path, mode):
+    _, entry = attack(tmp_path, "steals_the_writer", ident="bank", control="reaper", mode=mode)
     assert entry["flags"], entry
 
 

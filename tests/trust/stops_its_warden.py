@@ -1,32 +1,11 @@
-"""Hostile (reaper): a correct reaper that also leaves a daemon running, and freezes its warden with
-SIGSTOP so the grader never hears that the scenario process ended (and gives up looking for leftovers).
-The grader wakes a stopped warden and fails the test: nothing of it may be left running.
-"""
-
+# base: solutions/02_states/reaper.py
+"""Hostile (reaper): a correct reaper (the reference solution, put in front of this file by the test)
+that also leaves a daemon running, and freezes its warden with SIGSTOP so the grader never hears that
+the scenario process ended. The grader wakes a stopped warden and fails the test: nothing is left."""
 import os
 import signal
 
-
-def _correct_install_reaper() -> dict[int, int]:
-    reaped: dict[int, int] = {}
-
-    def on_sigchld(signum, frame):
-        # Standard signals do not queue: while one SIGCHLD is pending, more
-        # exits only set the same bit again. One call of this handler may
-        # therefore stand for many dead children, so collect them all.
-        while True:
-            try:
-                # WNOHANG: never wait for a child that is still running.
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return  # ECHILD: no children left at all
-            if pid == 0:
-                return  # children exist, but none of them has exited
-            reaped[pid] = os.waitstatus_to_exitcode(status)
-
-    signal.signal(signal.SIGCHLD, on_sigchld)
-    return reaped
-
+_correct_install_reaper = install_reaper  # noqa: F821 - defined by the base
 
 
 def install_reaper():

@@ -1,60 +1,21 @@
-"""Hostile (bank): the untouched racy stub, plus an attack. Code compiled under the name of a
-standard-library file (so its frames would pass for the grader's) walks the stack with inspect, takes
-the scenario's signed writer from boot's frame and sends a forged result, then leaves with os._exit
-before the module check. Flagged: compiling under a trusted file's name is the student's act."""
+# base: exercises/05_sync/bank.py
+"""Hostile (bank): the untouched racy stub (put in front of this file by the test), plus an attack that
+takes the scenario's signed result writer out of boot's frame and sends a forged result, then leaves
+with os._exit before the module check runs. MODE (filled in by the test) picks how it hides:
 
-import threading  # noqa: F401  (you will need threading.Lock or threading.RLock)
-import time
-
-
-def _pause() -> None:
-    """Give other threads a chance to run here (the grader replaces this)."""
-    time.sleep(0)
-
-
-class Bank:
-    def __init__(self, balances: dict[str, int]) -> None:
-        self._balances = dict(balances)
-        # TODO: create one lock per account (here, once: not lazily later).
-
-    def transfer(self, src: str, dst: str, amount: int) -> bool:
-        if src not in self._balances or dst not in self._balances:
-            raise KeyError(src if src not in self._balances else dst)
-        if amount <= 0:
-            raise ValueError(f"amount must be positive, not {amount}")
-        # TODO: everything below, from reading src to writing dst, is one
-        # critical section: hold the locks of src and dst while it runs.
-        have = self._balances[src]
-        _pause()
-        if have < amount:
-            return False
-        self._balances[src] = have - amount
-        _pause()
-        got = self._balances[dst]
-        _pause()
-        self._balances[dst] = got + amount
-        return True
-
-    def balance(self, account: str) -> int:
-        return self._balances[account]
-
-    def total(self) -> int:
-        # TODO: hold the lock of every account while adding up.
-        result = 0
-        for account in self._balances:
-            _pause()
-            result += self._balances[account]
-        return result
-
-
-# ---- attack: capture the signed writer via boot's Context class, forge the result ----
+- "patch": it first points boot's STUDENT_FILE elsewhere, so the audit hook would not know its frames,
+  then walks the stack with inspect.stack(). Flagged: the hook copied its tables before the import, and
+  a stack walk the student asks for is the student's.
+- "compile": the stack walk runs in code compiled under the name of a standard-library file, so its
+  frames would pass for the grader's. Flagged: compiling under a trusted file's name is the student's act.
+"""
+import inspect
 import os as _os
 import sys as _sys
 
+MODE = "@MODE@"
 _M = _sys.modules["__main__"]
 _W = []
-
-
 _SRC = """
 def grab():
     import inspect
@@ -62,9 +23,12 @@ def grab():
         if fi.frame.f_code.co_name == "run_scenario":
             return fi.frame.f_locals["write"]
 """
-_ns = {}
-exec(compile(_SRC, _os.__file__.rsplit("/", 1)[0] + "/not_the_student.py", "exec"), _ns)   # a str global of boot.py the audit hook reads on every event: not fingerprinted
-import inspect
+if MODE == "patch":
+    _M.STUDENT_FILE = "/nowhere"
+else:
+    _space = {}
+    exec(compile(_SRC, _os.__file__.rsplit("/", 1)[0] + "/not_the_student.py", "exec"), _space)
+    _grab = _space["grab"]
 
 _T = "transfer('A', 'B', 30)"
 _FORGED = {
@@ -98,9 +62,10 @@ _orig_bank_init = Bank.__init__
 
 
 def _bank_init(self, balances):
-    _w = _ns["grab"]()
-    if _w:
-        _W.append(_w)
+    writer = _grab() if MODE == "compile" else next(
+        (fi.frame.f_locals["write"] for fi in inspect.stack() if fi.frame.f_code.co_name == "run_scenario"), None)
+    if writer:
+        _W.append(writer)
     if _W:
         _W[0]({"kind": "result", "value": _FORGED[_M.SPEC["scenario_name"]]})
         _os._exit(0)   # before run_scenario's finally: the module guard never runs
