@@ -75,13 +75,28 @@ def subreaper():
     cleanup.become_subreaper()
 
 
-def mutant_params():
-    params = []
-    for ex in EXERCISES:
-        for name in sorted(os.listdir(ex.mutants_dir)) if os.path.isdir(ex.mutants_dir) else []:
-            if name.endswith(".py"):
-                params.append(pytest.param(ex, os.path.join(ex.mutants_dir, name), id=f"{ex.id}/{name[:-3]}"))
-    return params
+def sweep(tmp_path, ex, files: list[str], timeout: float = 900) -> dict[str, dict]:
+    """Grade FILES as exercise EX in one grading run (one pytest start-up for the whole batch)."""
+    out = tmp_path / f"sweep-{ex.id}"
+    proc = subprocess.run([sys.executable, "-m", "graders.harness", "sweep", "--out", str(out),
+                           *[f"{ex.id}={path}" for path in files]],
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(out / "sweep.json") as f:
+        found = json.load(f)
+    left = cleanup.living_descendants()
+    if left:
+        cleanup.kill_descendants()
+    assert not left, f"the sweep left processes running: {[p.pid for p in left]}"
+    return found
+
+
+def sample(files: list[str]) -> list[str]:
+    """Every file on the first Python of the matrix; every third on the others (PROCLAB_SWEEP=sample),
+    so the whole matrix stays fast as mutants multiply while each Python still grades some of each kind."""
+    if os.environ.get("PROCLAB_SWEEP") == "sample":
+        return files[::3]
+    return files
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ import ast
 import glob
 import os
 import re
+import tempfile
 
 from graders.harness import catalogue
 
@@ -56,13 +57,21 @@ def catalogue_problems(exercises=None, repo: str = catalogue.REPO) -> list[str]:
             problems.append(f"{where} every concept needs the seed's Chinese term beside the English one")
         if ex.points <= 0 or ex.timeout <= 0:
             problems.append(f"{where} points and timeout must be positive")
-        mutants = sorted(glob.glob(os.path.join(ex.mutants_dir, "*.py")))
+        from graders.harness import mutants as mutant_store
+        mutants = mutant_store.mutant_files(ex)
         if len(mutants) < MIN_MUTANTS:
             problems.append(f"{where} has {len(mutants)} mutants in {os.path.relpath(ex.mutants_dir, repo)}/, "
                             f"needs at least {MIN_MUTANTS}: add plausible wrong implementations, one bug each")
         for mutant in mutants:
-            if not _docstring(mutant):
-                problems.append(f"{where} mutant {os.path.relpath(mutant, repo)} needs a docstring naming its bug")
+            if not mutant_store.bug_of(mutant):
+                problems.append(f"{where} mutant {os.path.relpath(mutant, repo)} needs its bug named: a docstring "
+                                "(.py) or a first line `# Bug: ...` (.patch)")
+            elif mutant.endswith(".patch"):
+                try:
+                    with tempfile.TemporaryDirectory() as scratch:
+                        mutant_store.materialize(ex, mutant, scratch, repo)
+                except (mutant_store.PatchError, OSError) as exc:
+                    problems.append(f"{where} mutant {os.path.relpath(mutant, repo)} does not apply: {exc}")
     problems += _strays(exercises, repo)
     problems += _mentions(exercises, repo)
     return problems

@@ -83,6 +83,15 @@ def cmd_watch(args) -> int:
     return batch.watch(os.path.abspath(args.target))
 
 
+def cmd_sweep(args) -> int:
+    found = grading.sweep(args.submissions, args.out)
+    with open(os.path.join(args.out, "sweep.json"), "w") as f:
+        json.dump(found, f, indent=2, ensure_ascii=False)
+    for path, result in found.items():
+        print(f"{result['status']:<6} {result['id']:<16} {os.path.relpath(path)}")
+    return 0
+
+
 def cmd_check(args) -> int:
     problems = checks.catalogue_problems()
     for problem in problems:
@@ -123,5 +132,9 @@ def main(argv=None) -> None:
     p.add_argument("--target", default=os.path.join(catalogue.REPO, "exercises"))
     p.set_defaults(func=cmd_watch)
     sub.add_parser("check", help="check that the catalogue and the files agree").set_defaults(func=cmd_check)
+    p = sub.add_parser("sweep", help="grade many files in one run (mutants): ID=PATH ..., into OUT/sweep.json")
+    p.add_argument("submissions", nargs="+", metavar="ID=PATH")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_sweep)
     args = parser.parse_args(argv)
     sys.exit(args.func(args))

@@ -162,3 +162,29 @@ def _remember_progress(doc: dict, outdir: str) -> None:
         progress[entry["id"]] = {"status": entry["status"], "score": entry["score"]}
     with open(path, "w") as f:
         json.dump(progress, f, indent=2)
+
+
+def sweep(submissions: list[str], outdir: str) -> dict[str, dict]:
+    """Grade many files in one pytest run (verify's mutant and alternate sweeps): `ID=PATH` each, several
+    per exercise allowed. Returns {path: {"id", "status", "flags", "messages"}}, failing closed: a file
+    whose collected checks did not all report exactly once is `error`."""
+    ids = list(dict.fromkeys(entry.partition("=")[0] for entry in submissions))
+    exercises = [ex for ex in catalogue.load() if ex.id in ids]
+    os.makedirs(outdir, exist_ok=True)
+    results, crashed = run_pytest(exercises, os.path.join(catalogue.REPO, "exercises"), submissions, outdir,
+                                  False, [])
+    by_id = {ex.id: ex for ex in exercises}
+    found = {}
+    for entry in submissions:
+        ident, _, path = entry.partition("=")
+        path = os.path.abspath(path)
+
+        def mine(record, ident=ident, path=path):
+            return record.get("id") == ident and record.get("variant", path) == path
+        collected = [t for t in (results.collected or []) if mine(t)]
+        verdicts = [r for r in results.verdicts if mine(r)]
+        doc = scoring.build([by_id[ident]], verdicts, collected, results.isolation, crashed)
+        entry_doc = doc["exercises"][0]
+        found[path] = {"id": ident, "status": entry_doc["status"], "flags": entry_doc["flags"],
+                       "messages": [t.get("message", "") for t in entry_doc["tests"] if t["status"] != PASS]}
+    return found

@@ -14,7 +14,7 @@ from graders.harness.outcome import PASS, Failure, GradingError, Timeout, Todo, 
 from graders.harness.sandbox import Sandbox
 
 EXERCISES = catalogue.by_id()
-STICKY: dict[str, Exception] = {}   # exercise id -> the outcome every later test of it gets at once
+STICKY: dict[tuple[str, str], Exception] = {}  # (id, file) -> the outcome every later test of it gets at once
 IDENTITY: identity.Identity | None = None
 RESULTS = None  # the pipe to the grading CLI: one JSON line per record
 MESSAGE_LIMIT = 20000  # characters of a message that travel on (reports show 2,000; logs keep the output)
@@ -57,7 +57,10 @@ def send(record: dict) -> None:
 
 
 def pytest_collection_finish(session):
-    tests = [{"id": exercise_of(item).id, "test": item.name} for item in session.items]
+    tests = [{"id": exercise_of(item).id, "test": item.name,
+              **({"variant": item.callspec.params["exercise"]}
+                 if getattr(item, "callspec", None) and "exercise" in item.callspec.params else {})}
+             for item in session.items]
     send({"kind": "collected", "tests": tests, "isolation": IDENTITY.mode if IDENTITY else identity.SAME})
 
 
@@ -66,31 +69,42 @@ def exercise_of(item) -> catalogue.Exercise:
     return EXERCISES[name[len("test_"):-len(".py")]]
 
 
-def _submitted(config, ex: catalogue.Exercise) -> bool:
-    return any(entry.partition("=")[0] == ex.id for entry in config.getoption("submit"))
+def submitted(config, ex: catalogue.Exercise) -> list[str]:
+    """The files given with --submit for this exercise (several: each is graded as a variant)."""
+    return [os.path.abspath(entry.partition("=")[2]) for entry in config.getoption("submit")
+            if entry.partition("=")[0] == ex.id]
 
 
 def student_file(config, ex: catalogue.Exercise) -> str:
-    for entry in config.getoption("submit"):
-        ident, _, path = entry.partition("=")
-        if ident == ex.id:
-            return os.path.abspath(path)
-    return ex.path_in(os.path.abspath(config.getoption("target")))
+    paths = submitted(config, ex)
+    return paths[0] if paths else ex.path_in(os.path.abspath(config.getoption("target")))
+
+
+def pytest_generate_tests(metafunc):
+    """Several files submitted for one exercise (verify's mutant sweeps): every test runs once per file,
+    in one pytest run, so a batch of mutants costs one start-up."""
+    if "exercise" not in metafunc.fixturenames:
+        return
+    paths = submitted(metafunc.config, EXERCISES[os.path.basename(metafunc.definition.path)[5:-3]])
+    if len(paths) > 1:
+        ids = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+        metafunc.parametrize("exercise", paths, indirect=True, ids=ids)
 
 
 @pytest.fixture
 def exercise(request):
     ex = exercise_of(request.node)
-    if ex.id in STICKY:
-        raise STICKY[ex.id]
-    path = student_file(request.config, ex)
+    path = getattr(request, "param", None) or student_file(request.config, ex)
+    sticky = (ex.id, path)
+    if sticky in STICKY:
+        raise STICKY[sticky]
     target = os.path.abspath(request.config.getoption("target"))
-    root = os.path.dirname(path) if _submitted(request.config, ex) else target
+    root = os.path.dirname(path) if submitted(request.config, ex) else target
     try:
         code = submission.read_graded_file(root, os.path.relpath(path, root))
     except submission.BadSubmission as exc:
-        STICKY[ex.id] = GradingError(exc.message)
-        raise STICKY[ex.id] from None
+        STICKY[sticky] = GradingError(exc.message)
+        raise STICKY[sticky] from None
     if catalogue.is_untouched_stub(ex, code):
         raise Todo(f"not started: {ex.relpath} is still the stub (read exercises/{ex.topic}/README.md first)")
     sandbox = Sandbox(path, code, ex.scenario, ex.timeout, IDENTITY)
@@ -105,12 +119,12 @@ def exercise(request):
         record["log"] = os.path.relpath(keep) if inside else os.path.abspath(keep)
 
 
-def _sticky(ex_id: str, exc: BaseException) -> None:
+def _sticky(key: tuple[str, str], exc: BaseException) -> None:
     """After a timeout, an untouched stub, or a file that does not import, skip the waiting."""
     if isinstance(exc, Timeout):
-        STICKY[ex_id] = Failure(f"not run: an earlier test of {ex_id} timed out ({exc.message})")
+        STICKY[key] = Failure(f"not run: an earlier test of {key[0]} timed out ({exc.message})")
     elif isinstance(exc, (Todo, GradingError)) or getattr(exc, "at_import", False):
-        STICKY[ex_id] = exc
+        STICKY[key] = exc
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -126,9 +140,14 @@ def pytest_runtest_makereport(item, call):
     else:
         exc = call.excinfo.value
         status, message = status_of(exc), message_of(exc)
-        _sticky(ex.id, exc)
+        variant = getattr(item, "callspec", None)
+        path = variant.params.get("exercise") if variant else None
+        _sticky((ex.id, path or student_file(item.config, ex)), exc)
     item.proclab_record = {"kind": "verdict", "id": ex.id, "test": item.name, "status": status,
                            "message": message[:MESSAGE_LIMIT]}
+    callspec = getattr(item, "callspec", None)
+    if callspec and "exercise" in callspec.params:
+        item.proclab_record["variant"] = callspec.params["exercise"]
 
 
 @pytest.hookimpl(hookwrapper=True)
