@@ -80,7 +80,7 @@ def _stopped(pid: int) -> str:
 def _ended(prog, when: str) -> str:
     return (f"the worker (pid {prog.pid}) was no longer running {when}: it must write records "
             "until SIGTERM or SIGINT (did an exception, or a signal it does not handle, end it? "
-            "Run it yourself and look at stderr)")
+            "What it printed on stderr is in the log named below)")
 
 
 def _freeze_mid_record(prog) -> bytes:

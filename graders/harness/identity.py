@@ -62,6 +62,16 @@ def world_reachable(path: str) -> bool:
     return True
 
 
+def _first_closed_folder(path: str) -> str:
+    """The outermost folder on PATH's way that a user with no groups may not search (e.g. /root)."""
+    parts = path.split(os.sep)
+    for i in range(2, len(parts) + 1):
+        folder = os.sep.join(parts[:i])
+        if not os.stat(folder).st_mode & stat.S_IXOTH:
+            return folder
+    return path
+
+
 class Identity:
     """The isolation of one grading run (one pytest process)."""
 
@@ -102,11 +112,13 @@ class Identity:
         self.python = base
         self.python_bind = None
         if self.separate and not (world_reachable(base) and world_reachable(sys.base_prefix)):
-            # e.g. pyenv under /root (mode 0700): show the interpreter's prefix at a reachable place
+            # e.g. pyenv under /root (mode 0700). The interpreter must keep its own path (its libpython
+            # is found by an absolute RUNPATH), so in the sandbox the closed folder on the way is covered
+            # by an empty tmpfs, and the interpreter's prefix is bound back at its own path inside it.
+            prefix = os.path.realpath(sys.base_prefix)
             mount_point = os.path.join(self.stage, "python")
             self._mkdir(mount_point)
-            self.python_bind = (os.path.realpath(sys.base_prefix), mount_point)
-            self.python = os.path.join(mount_point, os.path.relpath(base, os.path.realpath(sys.base_prefix)))
+            self.python_bind = (prefix, mount_point, _first_closed_folder(prefix))
 
     def _own(self, path: str) -> None:
         """root:<the run's group>, so the submission's user may read it and nobody else (0750/0640)."""
@@ -191,10 +203,10 @@ class Identity:
             return
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
         _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-        if self.python_bind:
-            src, dest = (p.encode() for p in self.python_bind)
-            _check(_libc.mount(src, dest, None, MS_BIND | MS_REC, None), "bind the interpreter")
-            _check(_libc.mount(None, dest, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None), "read-only interpreter")
+        if self.python_bind:  # first, while its own path still shows it
+            prefix, mount_point, _ = self.python_bind
+            _check(_libc.mount(prefix.encode(), mount_point.encode(), None, MS_BIND | MS_REC, None),
+                   "bind the interpreter")
         from graders.harness.catalogue import REPO
         inside = [h for h in self.hide if os.path.commonpath([h, REPO]) == REPO]  # already under the cover
         for path in [REPO, *[h for h in self.hide if h not in inside]]:
@@ -202,6 +214,15 @@ class Identity:
                                b"size=16k,mode=0555"), f"hide {path}")
         _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"hidepid=2"),
                "mount /proc with hidepid=2")
+        if self.python_bind:
+            prefix, mount_point, closed = self.python_bind
+            _check(_libc.mount(b"tmpfs", closed.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0755"),
+                   f"cover {closed}")
+            os.makedirs(prefix, mode=0o755, exist_ok=True)
+            _check(_libc.mount(mount_point.encode(), prefix.encode(), None, MS_BIND | MS_REC, None),
+                   "bind the interpreter back at its own path")
+            _check(_libc.mount(None, prefix.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY, None),
+                   "read-only interpreter")
         if not self.base.startswith("/tmp/"):
             # Whatever the submission leaves in the shared scratch folders vanishes with its namespace.
             for path in PRIVATE_TMPFS:

@@ -117,6 +117,7 @@ def exercise(request):
     if sandbox.close(keep_output=keep):
         inside = os.path.abspath(keep).startswith(os.getcwd() + os.sep)
         record["log"] = os.path.relpath(keep) if inside else os.path.abspath(keep)
+        record["message"] += f" [what your code printed, tracebacks included: {record['log']}]"
 
 
 def _sticky(key: tuple[str, str], exc: BaseException) -> None:
