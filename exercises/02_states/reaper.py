@@ -12,10 +12,11 @@ install_reaper() -> dict[int, int]
 * Installs a handler for SIGCHLD with signal.signal (a Python function: not
   SIG_IGN, not SIG_DFL, and not a thread that polls in the background; no
   thread may be started).
-* Returns a dict, initially empty, and keeps filling that very dict (not a
-  copy) from the handler: for every child of this process that has exited,
-  child pid -> return code, where the return code is the child's exit status
-  (0..255), or -N when signal N killed it (the convention of subprocess).
+* Returns a new dict (every call returns a dict of its own), initially
+  empty, and keeps filling that very dict (not a copy) from the handler:
+  for every child of this process that has exited, child pid -> return
+  code, where the return code is the child's exit status (0..255), or -N
+  when signal N killed it (the convention of subprocess).
 * Every child is reaped as soon as it has exited: once the handler has run
   for its SIGCHLD, the child is no longer a zombie.
 * This must hold when:

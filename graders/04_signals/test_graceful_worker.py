@@ -1,14 +1,22 @@
 """Grader for graceful_worker (04_signals): a real worker process, real signals, its real file.
 
 Every test runs `python graceful_worker.py worker.log` (cwd: the test's private directory),
-waits for `ready`, then signals it with kill and reads worker.log and /proc from outside.
+waits for `ready`, then signals it with kill and reads worker.log, the exit status, stdout and
+/proc from outside: nothing is observed inside the student's process.
 
-To send a signal while a record is certainly half-written, the test freezes the worker with
-SIGSTOP, checks that the file ends with a partial line (a write of the second half cannot be
-under way while the process is stopped), sends the signal, and lets the worker go on with
-SIGCONT: the signal is then handled in the middle of that record, on every run.
+The schedule is forced, never left to sleeps:
+
+- To send a signal while a record is certainly half-written, the test freezes the worker with
+  SIGSTOP, checks that the file ends with a partial line (a write of the second half cannot be
+  under way while the process is stopped), sends the signal(s), and lets the worker go on with
+  SIGCONT: the signal is handled in the middle of that record, on every run. Two signals sent
+  while it is stopped are both pending when it resumes.
+- To see what holds when `ready` is printed, the test fills the worker's stdout pipe before the
+  worker starts: `print("ready")` then blocks in write(), and /proc shows the handlers and the
+  open files at that very moment.
 """
 
+import fcntl
 import hashlib
 import os
 import re
@@ -16,12 +24,14 @@ import signal
 import time
 
 from graders.harness import osinspect
+from graders.harness.sandbox import Program, describe_status
 from graders.harness.scenario import wait_until as _wait_until
 
 LOG = "worker.log"
 EXIT_DEADLINE = 1.0  # the contract: exit within 1 s of SIGTERM / SIGINT
 ROTATE_DEADLINE = 1.0  # a worker reopens after one record (~5 ms)
 STATUS_DEADLINE = 1.0  # `status N` promptly visible through the pipe
+READY_DEADLINE = 2.0  # interpreter start-up, then `ready`
 RECORD = re.compile(r"rec (\d+) ([0-9a-f]{40})")
 DONE = re.compile(r"done (\d+)")
 
@@ -30,6 +40,14 @@ SIGNAME = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT", signal.SIGHUP: "S
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+def _digest(n: int) -> str:
+    return hashlib.sha1(str(n).encode()).hexdigest()
+
+
+def _names(signums) -> str:
+    return " and ".join(SIGNAME[s] for s in signums)
+
 
 def _text(line) -> str:
     return line.decode(errors="replace") if isinstance(line, bytes) else line
@@ -51,23 +69,14 @@ def _complete_records(data: bytes) -> int:
     return sum(1 for line in data.split(b"\n")[:-1] if line.startswith(b"rec "))
 
 
-def _start(exercise, needs=()):
-    """Start the worker, check that `ready` comes first and that the handlers in `needs` exist."""
-    prog = exercise.program([LOG])
-    line = _text(prog.readline(timeout=2.0, awaiting="`ready` on stdout (printed with flush=True)"))
-    assert line.rstrip("\n") == "ready", (
-        f"the first line the worker printed on stdout was {line!r}; expected 'ready': print "
-        "`ready` once, after installing the handlers and opening OUTFILE, before anything else")
-    assert os.path.exists(_path(prog)), (
-        f"the worker printed `ready` but {LOG} does not exist: open OUTFILE before printing ready")
-    if needs:
-        masks = osinspect.signal_masks(prog.pid)
-        handled = masks.get("SigCgt", set()) | masks.get("SigBlk", set())
-        missing = [SIGNAME[s] for s in needs if s not in handled]
-        assert not missing, (
-            f"right after `ready`, /proc/{prog.pid}/status shows no handler for {', '.join(missing)} "
-            "(SigCgt): install the handlers with signal.signal() before printing ready")
-    return prog
+def _show(line: str) -> str:
+    return repr(line if len(line) <= 70 else line[:67] + "...")
+
+
+def _stderr(exercise) -> str:
+    """The last line the worker printed on stderr, quoted for a message ('' if none)."""
+    lines = [line for line in exercise.output().splitlines() if line.strip()]
+    return f" Its last line on stderr: {_show(lines[-1].strip())}." if lines else ""
 
 
 def _stopped(pid: int) -> str:
@@ -77,72 +86,133 @@ def _stopped(pid: int) -> str:
         return "gone"
 
 
-def _ended(prog, when: str) -> str:
-    return (f"the worker (pid {prog.pid}) was no longer running {when}: it must write records "
-            "until SIGTERM or SIGINT (did an exception, or a signal it does not handle, end it? "
-            "What it printed on stderr is in the log named below)")
+def _ended(exercise, prog, when: str) -> str:
+    try:
+        how = describe_status(prog.wait(timeout=1.0, awaiting="the ended worker's exit status"))
+    except Exception:  # noqa: BLE001 - only for the message
+        how = "ended"
+    return (f"the worker (pid {prog.pid}) {how} {when}; it must write records until SIGTERM or "
+            f"SIGINT.{_stderr(exercise)} An exception, or a signal it does not handle, ends it")
 
 
-def _freeze_mid_record(prog) -> bytes:
-    """Leave the worker stopped (SIGSTOP) at a moment when worker.log ends with a half record."""
-    path = _path(prog)
+def _prefill(exercise, content: bytes) -> None:
+    """worker.log as an earlier run left it, owned by the worker's user like its folder."""
+    path = os.path.join(os.fspath(exercise.tmp), LOG)
+    with open(path, "wb") as f:
+        f.write(content)
+    folder = os.stat(exercise.tmp)
+    os.chown(path, folder.st_uid, folder.st_gid)
+
+
+def _start(exercise):
+    """Start the worker, check that `ready` comes first and that OUTFILE exists."""
+    prog = exercise.program([LOG])
+    _expect_ready(exercise, prog)
+    return prog
+
+
+def _expect_ready(exercise, prog) -> None:
+    try:
+        line = _text(prog.readline(timeout=READY_DEADLINE,
+                                   awaiting="`ready` on stdout (printed with flush=True)"))
+    except Exception as exc:
+        if _stopped(prog.pid) in ("Z", "gone"):
+            raise AssertionError(_ended(exercise, prog, "before printing `ready`")) from None
+        raise exc
+    assert line.rstrip("\n") == "ready", (
+        f"the first line the worker printed on stdout was {_show(line)}; expected 'ready': print "
+        "`ready` once, after installing the handlers and opening OUTFILE, before anything else")
+    assert os.path.exists(_path(prog)), (
+        f"the worker printed `ready` but {LOG} does not exist: open OUTFILE before printing ready")
+
+
+def _freeze_mid_record(exercise, prog, name: str = LOG) -> bytes:
+    """Leave the worker stopped (SIGSTOP) at a moment when `name` ends with a half record."""
+    path = _path(prog, name)
     deadline = time.monotonic() + 2.0
     while True:
         os.kill(prog.pid, signal.SIGSTOP)
         _wait_until(lambda: _stopped(prog.pid) in ("T", "Z", "gone"), 1.0)
-        assert _stopped(prog.pid) == "T", _ended(prog, "before it was asked to stop")
+        assert _stopped(prog.pid) == "T", _ended(exercise, prog, "before it was asked to stop")
         data = _read(path)
         if data and not data.endswith(b"\n"):
             return data
         os.kill(prog.pid, signal.SIGCONT)
         assert time.monotonic() < deadline, (
-            f"in 2 s, {LOG} was never seen ending with a half-written record: keep the stub's "
+            f"in 2 s, {name} was never seen ending with a half-written record: keep the stub's "
             "write_record() (two flushed halves, 5 ms apart) for every record")
-        time.sleep(0.001)
+        time.sleep(0.001)  # not synchronisation: the next look at the file, 1 ms later
 
 
-def _signal_mid_record(prog, signum: int) -> bytes:
-    """Send `signum` while a record is half-written; return the file content at that moment."""
-    data = _freeze_mid_record(prog)
-    os.kill(prog.pid, signum)
+def _signal_mid_record(exercise, prog, *signums: int, name: str = LOG) -> tuple[bytes, float]:
+    """Send `signums` while a record of `name` is half-written; return that content and the time."""
+    data = _freeze_mid_record(exercise, prog, name)
+    for signum in signums:
+        os.kill(prog.pid, signum)
+    sent = time.monotonic()
     os.kill(prog.pid, signal.SIGCONT)
-    return data
+    return data, sent
 
 
-def _wait_exit(prog, signum: int) -> None:
-    name = SIGNAME[signum]
-    code = prog.wait(timeout=EXIT_DEADLINE,
-                     awaiting=f"the worker to exit within 1 s of {name}")
+def _wait_records(exercise, prog, count: int, name: str = LOG) -> None:
+    _wait_until(lambda: _complete_records(_read(_path(prog, name))) >= count
+                or _stopped(prog.pid) in ("Z", "gone"), 2.0)
+    assert _stopped(prog.pid) not in ("Z", "gone"), _ended(exercise, prog, "while writing records")
+    got = _complete_records(_read(_path(prog, name)))
+    assert got >= count, (f"in 2 s the worker wrote only {got} whole record(s) to {name}, expected at "
+                          f"least {count}: write records for ever, about one every 5 ms")
+
+
+def _stop(exercise, prog, *signums: int, name: str = LOG) -> None:
+    """Send the stop signal(s) mid-record and check the exit: status 0 within 1 s."""
+    _, sent = _signal_mid_record(exercise, prog, *signums, name=name)
+    what = _names(signums)
+    code = prog.wait(timeout=EXIT_DEADLINE, awaiting=f"the worker to exit within 1 s of {what}")
+    took = time.monotonic() - sent
     if code == 0:
+        assert took <= EXIT_DEADLINE, (
+            f"the worker exited with status 0, but {took:.2f} s after {what} (it was sent while a "
+            "record was half-written); the limit is 1 s: finish the record, write `done`, close "
+            "the file and return at once, without waiting")
         return
-    if code == -signum:
-        meaning = (f"killed by {name} itself: with no handler installed, its default action ends "
+    first = min(signums)  # a process handles pending standard signals lowest number first
+    if code in [-s for s in signums]:
+        killer = SIGNAME[-code]
+        meaning = (f"killed by {killer} itself: with no handler installed, its default action ends "
                    "the process at once. Install a handler")
-        if signum == signal.SIGINT:
+        if -code == signal.SIGINT:
             meaning = ("killed by SIGINT: Python's own SIGINT handler raised KeyboardInterrupt in "
                        "the middle of the loop and nothing caught it. Install your own handler "
                        "for SIGINT, like SIGTERM's")
     elif code < 0:
         meaning = f"killed by signal {-code}"
+    elif len(signums) > 1:
+        meaning = (f"both were pending when it resumed, so a second handler call came before the loop "
+                   f"had acted on the first ({SIGNAME[first]} is handled first). Every stop signal "
+                   "means the same clean stop: finish the record, write `done`, exit 0; a second "
+                   "one must not force anything")
     else:
-        meaning = ("an uncaught exception (see the traceback on stderr) or sys.exit() with a "
-                   "non-zero value; a requested stop is a success: exit with status 0")
-    raise AssertionError(f"after {name} (sent while a record was half-written) the worker's exit "
-                         f"status was {code}, expected 0: {meaning}")
+        meaning = ("an uncaught exception or sys.exit() with a non-zero value; a requested stop is a "
+                   "success: exit with status 0")
+    raise AssertionError(f"after {what} (sent while a record was half-written) the worker's exit "
+                         f"status was {code}, expected 0: {meaning}.{_stderr(exercise)}")
 
 
-def _show(line: str) -> str:
-    return repr(line if len(line) <= 70 else line[:67] + "...")
-
-
-def _check_files(names: list[str], prog, signum: int) -> int:
-    """Check that the files, in order, hold rec 0..count-1 whole, then `done <count>`; return count."""
-    name = SIGNAME[signum]
+def _check_files(names: list[str], prog, what: str, earlier: bytes = b"") -> int:
+    """Check that the files, in order, hold rec 0..count-1 whole, then `done <count>`; return count.
+    The first file must still start with `earlier`, what it held before this run."""
     expected = 0
+    kept = earlier.count(b"\n")
     for index, fname in enumerate(names):
         last_file = index == len(names) - 1
         data = _read(_path(prog, fname))
-        assert data, (f"{fname} is empty or missing after {name}: the worker had half-written a "
+        if index == 0 and earlier:
+            assert data.startswith(earlier), (
+                f"before the worker started, {fname} held {kept} lines of an earlier run; after "
+                f"this run it starts with {_show(data[:60].decode(errors='replace'))} instead: the "
+                "worker erased them. Open OUTFILE in append mode, open(path, 'a'): 'w' truncates")
+            data = data[len(earlier):]
+        assert data, (f"{fname} is empty or missing after {what}: the worker had half-written a "
                       "record there when it was signalled, so it must finish that record in this file")
         where_next = ""
         if not last_file and not _read(_path(prog, names[index + 1])).startswith(b"rec "):
@@ -153,16 +223,16 @@ def _check_files(names: list[str], prog, signum: int) -> int:
             "the record in progress before acting on the signal")
         lines = data.decode(errors="replace").split("\n")[:-1]
         for number, line in enumerate(lines, 1):
-            at = f"{fname} line {number}"
+            at = f"{fname} line {number + (kept if index == 0 else 0)}"
             if last_file and number == len(lines):
                 done = DONE.fullmatch(line)
                 if not done and "done" in line:
                     raise AssertionError(
-                        f"after {name}, the last line of {fname} is {_show(line)}: `done` was "
+                        f"after {what}, the last line of {fname} is {_show(line)}: `done` was "
                         "written into a half-written record. Finish the record in progress first, "
                         "then append `done <count>` on its own line")
                 assert done, (
-                    f"after {name}, the last line of {fname} is {_show(line)}; expected `done "
+                    f"after {what}, the last line of {fname} is {_show(line)}; expected `done "
                     f"{expected}` ({expected} records completed): finish the record in progress, "
                     "then append `done <count>` and close the file")
                 got = int(done.group(1))
@@ -182,93 +252,225 @@ def _check_files(names: list[str], prog, signum: int) -> int:
                             "signals only between two records")
                 raise AssertionError(f"{at} is {_show(line)}: {hint}")
             n = int(rec.group(1))
-            if n != expected:
-                what = (f"record {n} appears again (duplicated)" if n < expected
-                        else f"records {expected}..{n - 1} are missing (lost)")
+            if n != expected and expected == 0 and earlier:
                 raise AssertionError(
-                    f"{at} is rec {n} where rec {expected} was expected: {what}. Every record "
+                    f"the first record this run appended to {fname}, after the {kept} "
+                    f"lines of an earlier run, is rec {n}; expected rec 0: records are numbered from 0 in "
+                    "every run. Do not continue the numbering found in OUTFILE")
+            if n != expected:
+                what_happened = (f"record {n} appears again (duplicated)" if n < expected
+                                 else f"records {expected}..{n - 1} are missing (lost)")
+                raise AssertionError(
+                    f"{at} is rec {n} where rec {expected} was expected: {what_happened}. Every record "
                     "must be written exactly once, across rotations too")
-            assert rec.group(2) == hashlib.sha1(str(n).encode()).hexdigest(), (
+            assert rec.group(2) == _digest(n), (
                 f"{at} has the wrong digest for record {n}: keep the stub's record() format")
             expected += 1
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _stop_and_check(exercise, signum: int) -> None:
-    needs = (signum,) if signum != signal.SIGINT else ()  # Python itself always catches SIGINT
-    prog = _start(exercise, needs=needs)
-    _wait_until(lambda: _complete_records(_read(_path(prog))) >= 2, 1.0)
-    _signal_mid_record(prog, signum)
-    _wait_exit(prog, signum)
-    _check_files([LOG], prog, signum)
+def _rotate(exercise, prog, index: int, rotated: str, names: list[str], *extra: int) -> None:
+    """Rename LOG to `rotated` while a record is half-written, send SIGHUP (and `extra`), and check
+    that a new LOG gets a whole record and that no renamed file stays open."""
+    path = _path(prog)
+    _freeze_mid_record(exercise, prog)
+    os.rename(path, _path(prog, rotated))
+    names.append(rotated)
+    for signum in (signal.SIGHUP, *extra):
+        os.kill(prog.pid, signum)
+    os.kill(prog.pid, signal.SIGCONT)
+    _wait_until(lambda: b"\n" in _read(path) or _stopped(prog.pid) in ("Z", "gone"), ROTATE_DEADLINE)
+    sent = _names((signal.SIGHUP, *extra))
+    assert _stopped(prog.pid) not in ("Z", "gone"), _ended(exercise, prog, f"after rename #{index} + {sent}")
+    reopened = b"\n" in _read(path)
+    lost = (f" (SIGHUP and {_names(extra)} were both pending: one signal must not replace the other; "
+            "keep one flag per signal)") if extra else ""
+    assert reopened, (
+        f"{LOG} was renamed to {rotated} and {sent} sent, but within {ROTATE_DEADLINE:.0f} s "
+        f"the worker did not create a new {LOG} and write a record to it "
+        f"({'it does not exist' if not os.path.exists(path) else 'it has no whole line'}){lost}: "
+        "the open file object still refers to the renamed file; close it and open OUTFILE "
+        "again by name")
+    targets = osinspect.fd_targets(prog.pid)
+    still_open = sorted(fd for fd, target in targets.items()
+                        if os.path.basename(target.removesuffix(" (deleted)")) in names)
+    assert not still_open, (
+        f"after rotation {index} the worker writes to the new {LOG} but still holds "
+        f"{', '.join(os.path.basename(targets.get(fd, '?')) for fd in still_open)} "
+        f"open (fd {', '.join(map(str, still_open))} in /proc/{prog.pid}/fd): close the old "
+        "file when you reopen, or the disk space of a rotated log is never freed")
+
+
+def _read_status(prog, sent: str) -> int:
+    line = _text(prog.readline(
+        timeout=STATUS_DEADLINE,
+        awaiting=f"`status <count>` on stdout after {sent} (stdout is a pipe, so Python "
+                 "keeps what you print in a buffer until it is flushed: print(..., flush=True))"))
+    status = re.fullmatch(r"status (\d+)", line.rstrip("\n"))
+    assert status, f"after {sent} the worker printed {_show(line)}; expected `status <count>`, one line"
+    return int(status.group(1))
+
+
+# --- the pipe-full start ---------------------------------------------------------------------
+
+def _writing_stdout(pid: int) -> bool:
+    """Is a thread of `pid` blocked writing into a pipe (its stdout, the only one it writes)?"""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tids:
+        for name, looks in (("wchan", lambda s: "pipe_write" in s),
+                            ("syscall", lambda s: s.split()[:2] == ["1", "0x1"])):  # x86-64 write(1, ...)
+            try:
+                with open(f"/proc/{pid}/task/{tid}/{name}") as f:
+                    if looks(f.read()):
+                        return True
+            except OSError:
+                pass
+    return False
+
+
+def _start_with_full_stdout(exercise):
+    """Start the worker with its stdout pipe already full, and wait until it is blocked writing to
+    it: the first thing it prints (`ready`) cannot get through. Return (program, worker pid, filler
+    line), the program not yet read from: the caller looks at /proc first."""
+    # exercise.program() would read stdout while waiting for the start: launch without reading.
+    launch = exercise._launch(exercise._spec("program", argv=[LOG]), stdout_pipe=True)
+    writer = os.open(f"/proc/self/fd/{launch.stdout_fd}", os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        size = fcntl.fcntl(writer, fcntl.F_GETPIPE_SZ)
+        filler = b"#" * (size - 1) + b"\n"
+        written = os.write(writer, filler)
+    finally:
+        os.close(writer)
+    if written != len(filler):  # the interpreter cannot have started and printed in these microseconds
+        raise RuntimeError(f"the grader could fill only {written} of {len(filler)} bytes of the worker's "
+                           "stdout pipe before it started (grader bug or an overloaded machine)")
+    warden = launch.popen.pid
+    worker = _wait_until(lambda: (osinspect.children(warden) or [None])[0], READY_DEADLINE)
+    blocked = worker and _wait_until(
+        lambda: _writing_stdout(worker) or _stopped(worker) in ("Z", "gone"), READY_DEADLINE)
+    prog = Program(exercise, launch, exercise.timeout)
+    if not blocked or _stopped(worker) in ("Z", "gone"):
+        return prog, None, filler
+    return prog, worker, filler
 
 
 # --- tests ---------------------------------------------------------------------------------
 
+def test_ready_is_printed_once_the_handlers_are_installed_and_outfile_is_open(exercise):
+    prog, worker, filler = _start_with_full_stdout(exercise)
+    if worker is None:  # it never tried to print: say why
+        if _stopped(prog.pid) in ("Z", "gone"):
+            raise AssertionError(_ended(exercise, prog, "before printing `ready`"))
+        raise AssertionError(
+            f"in {READY_DEADLINE:.0f} s the worker never tried to write `ready` on stdout: open OUTFILE, "
+            "install the handlers and print ready at once")
+    masks = osinspect.signal_masks(worker)
+    answered = masks.get("SigCgt", set()) | masks.get("SigBlk", set())
+    missing = [SIGNAME[s] for s in SIGNAME if s not in answered]
+    ignored = [SIGNAME[s] for s in SIGNAME if s in masks.get("SigIgn", set())]
+    files = [os.path.basename(t) for t in osinspect.fd_targets(worker).values()]
+    assert not missing, (
+        f"the grader filled the worker's stdout pipe, so print('ready') stayed blocked in write(); at "
+        f"that moment /proc/{worker}/status showed no handler for {', '.join(missing)} (SigCgt)"
+        + (f" and {', '.join(ignored)} ignored (SigIgn)" if ignored else "")
+        + ": a signal sent as soon as `ready` appears would "
+        f"{'be thrown away' if set(missing) <= set(ignored) else 'kill the worker'}. Install every "
+        "handler with signal.signal() before printing ready")
+    assert LOG in files, (
+        f"the grader filled the worker's stdout pipe, so print('ready') stayed blocked in write(); at "
+        f"that moment /proc/{worker}/fd held no open {LOG} (open files: {sorted(set(files)) or 'none'}): "
+        "open OUTFILE before printing ready")
+    first = _text(prog.readline(timeout=READY_DEADLINE, awaiting="the grader's own filler line"))
+    if first.encode() + b"\n" != filler:
+        raise RuntimeError("the filler line did not come back first (grader bug)")
+    _expect_ready(exercise, prog)
+
+
+def test_records_are_appended_to_outfile_and_numbered_from_0_in_every_run(exercise):
+    earlier = "".join(f"rec {n} {_digest(n)}\n" for n in range(3)).encode() + b"done 3\n"
+    _prefill(exercise, earlier)
+    prog = _start(exercise)
+    _wait_records(exercise, prog, earlier.count(b"rec ") + 2)  # two records appended
+    _stop(exercise, prog, signal.SIGTERM)
+    _check_files([LOG], prog, "SIGTERM", earlier=earlier)
+
+
 def test_sigterm_finishes_the_record_appends_done_and_exits_0(exercise):
-    _stop_and_check(exercise, signal.SIGTERM)
+    prog = _start(exercise)
+    _wait_records(exercise, prog, 2)
+    _stop(exercise, prog, signal.SIGTERM)
+    _check_files([LOG], prog, "SIGTERM")
 
 
 def test_sigint_is_handled_exactly_like_sigterm(exercise):
-    _stop_and_check(exercise, signal.SIGINT)
+    prog = _start(exercise)
+    _wait_records(exercise, prog, 2)
+    _stop(exercise, prog, signal.SIGINT)
+    _check_files([LOG], prog, "SIGINT")
 
 
-def test_sighup_reopens_outfile_by_name_after_each_rotation(exercise):
-    prog = _start(exercise, needs=(signal.SIGHUP, signal.SIGTERM))
+def test_sighup_reopens_outfile_by_name_whether_or_not_it_was_renamed(exercise):
+    prog = _start(exercise)
     path = _path(prog)
-    names = []
+    _wait_records(exercise, prog, 2)
+    # First a SIGHUP with OUTFILE still in place: reopening by name must lose nothing.
+    frozen, _ = _signal_mid_record(exercise, prog, signal.SIGHUP)
+    whole = frozen[:frozen.rindex(b"\n") + 1] if b"\n" in frozen else b""
+    _wait_until(lambda: not _read(path).startswith(whole) or _complete_records(_read(path))
+                >= _complete_records(frozen) + 2 or _stopped(prog.pid) in ("Z", "gone"), ROTATE_DEADLINE)
+    assert _stopped(prog.pid) not in ("Z", "gone"), _ended(exercise, prog, f"after SIGHUP ({LOG} not renamed)")
+    now = _read(path)
+    assert now.startswith(whole), (
+        f"SIGHUP was sent while {LOG} (not renamed) held {_complete_records(frozen)} whole records; "
+        f"just after the reopen it starts with {_show(now[:60].decode(errors='replace'))}: the reopen "
+        "erased the records. Open OUTFILE again in append mode, open(path, 'a'): 'w' truncates it")
+    names: list[str] = []
     for i in (1, 2, 3):
-        rotated = f"{LOG}.{i}"
-        _freeze_mid_record(prog)
-        os.rename(path, _path(prog, rotated))
-        names.append(rotated)
-        os.kill(prog.pid, signal.SIGHUP)
-        os.kill(prog.pid, signal.SIGCONT)
-        _wait_until(lambda: b"\n" in _read(path) or _stopped(prog.pid) in ("Z", "gone"),
-                    ROTATE_DEADLINE)
-        assert _stopped(prog.pid) not in ("Z", "gone"), _ended(prog, f"after SIGHUP #{i}")
-        reopened = b"\n" in _read(path)
-        assert reopened, (
-            f"{LOG} was renamed to {rotated} and SIGHUP sent, but within {ROTATE_DEADLINE:.0f} s "
-            f"the worker did not create a new {LOG} and write a record to it "
-            f"({'it does not exist' if not os.path.exists(path) else 'it has no whole line'}): "
-            "the open file object still refers to the renamed file; close it and open OUTFILE "
-            "again by name")
-        still_open = sorted(fd for fd, target in osinspect.fd_targets(prog.pid).items()
-                            if os.path.basename(target.removesuffix(" (deleted)")) in names)
-        assert not still_open, (
-            f"after rotation {i} the worker writes to the new {LOG} but still holds "
-            f"{', '.join(os.path.basename(osinspect.fd_targets(prog.pid).get(fd, '?')) for fd in still_open)} "
-            f"open (fd {', '.join(map(str, still_open))} in /proc/{prog.pid}/fd): close the old "
-            "file when you reopen, or the disk space of a rotated log is never freed")
-    _signal_mid_record(prog, signal.SIGTERM)
-    _wait_exit(prog, signal.SIGTERM)
-    _check_files([*names, LOG], prog, signal.SIGTERM)
+        _rotate(exercise, prog, i, f"{LOG}.{i}", names)
+    _stop(exercise, prog, signal.SIGTERM)
+    _check_files([*names, LOG], prog, "SIGTERM")
 
 
-def test_sigusr1_prints_status_promptly_through_a_pipe(exercise):
-    prog = _start(exercise, needs=(signal.SIGUSR1, signal.SIGTERM))
-    path = _path(prog)
-    last = 0
-    for round_ in (1, 2):
-        _wait_until(lambda last=last: _complete_records(_read(path)) >= last + 2, 1.0)
-        before = _complete_records(_read(path))
-        prog.signal(signal.SIGUSR1)
-        line = _text(prog.readline(
-            timeout=STATUS_DEADLINE,
-            awaiting="`status <count>` on stdout after SIGUSR1 (stdout is a pipe, so Python "
-                     "keeps what you print in a buffer until it is flushed: print(..., flush=True))"))
-        after = _complete_records(_read(path))
-        status = re.fullmatch(r"status (\d+)", line.rstrip("\n"))
-        assert status, (f"after SIGUSR1 the worker printed {_show(line)}; expected "
-                        "`status <count>`, one line")
-        count = int(status.group(1))
-        assert before <= count <= after, (
-            f"SIGUSR1 #{round_} got `status {count}`, but {before} records were complete in "
-            f"{LOG} when the signal was sent and {after} just after the line was read: count "
-            "the records completed so far")
-        last = count
-    _signal_mid_record(prog, signal.SIGTERM)
-    _wait_exit(prog, signal.SIGTERM)
-    done = _check_files([LOG], prog, signal.SIGTERM)
-    assert done >= last, f"`done {done}` is less than the last status ({last})"
+def test_sigusr1_prints_the_status_of_the_whole_run_promptly_through_a_pipe(exercise):
+    prog = _start(exercise)
+    _wait_records(exercise, prog, 2)
+    frozen, _ = _signal_mid_record(exercise, prog, signal.SIGUSR1)
+    before = _complete_records(frozen)
+    count = _read_status(prog, "SIGUSR1")
+    after = _complete_records(_read(_path(prog)))
+    assert before <= count <= after, (
+        f"SIGUSR1 got `status {count}`, but {before} records were complete in {LOG} when the signal "
+        f"was sent and {after} just after the line was read: count the records completed so far")
+    # After a rotation, the count is still the run's, not the current file's.
+    names: list[str] = []
+    _rotate(exercise, prog, 1, f"{LOG}.1", names)
+    _wait_records(exercise, prog, 2)
+    frozen, _ = _signal_mid_record(exercise, prog, signal.SIGUSR1)
+    old = _complete_records(_read(_path(prog, names[0])))
+    before = old + _complete_records(frozen)
+    count = _read_status(prog, "SIGUSR1 (after a rotation)")
+    after = old + _complete_records(_read(_path(prog)))
+    assert before <= count <= after, (
+        f"after {LOG} was renamed to {names[0]} and reopened, SIGUSR1 got `status {count}`, but the run "
+        f"had completed {before} records when the signal was sent ({old} in {names[0]}, "
+        f"{before - old} in the new {LOG}) and {after} just after the line was read: count the records "
+        "of the whole run, not of the current file")
+    _stop(exercise, prog, signal.SIGTERM)
+    done = _check_files([*names, LOG], prog, "SIGTERM")
+    assert done >= count, f"`done {done}` is less than the last status ({count})"
+
+
+def test_different_signals_arriving_together_are_each_answered(exercise):
+    prog = _start(exercise)
+    _wait_records(exercise, prog, 2)
+    # SIGHUP and SIGUSR1 pending at once (sent while the worker is stopped): both must be acted on.
+    names: list[str] = []
+    _rotate(exercise, prog, 1, f"{LOG}.1", names, signal.SIGUSR1)
+    _read_status(prog, "SIGHUP and SIGUSR1 (sent together)")
+    _wait_records(exercise, prog, 2)
+    # SIGTERM and SIGINT pending at once: still one clean stop.
+    _stop(exercise, prog, signal.SIGTERM, signal.SIGINT)
+    _check_files([*names, LOG], prog, "SIGTERM and SIGINT")

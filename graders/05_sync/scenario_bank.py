@@ -13,9 +13,19 @@ a module global at every call) and watches the student's locks:
   ends immediately; without it both are inside the critical section together and the lost
   update or overdraft happens every time.
 * A *holding* `_pause()` keeps one thread at its k-th `_pause()` until the scenario lets go.
-* The *lock meeting* (opposite transfers) makes each worker, the first time it asks for a
-  second lock while holding one, wait until the other does the same (or is blocked, or done):
-  locks taken in (src, dst) order then deadlock every time.
+* The *lock meeting* (opposite transfers, total() against a transfer) makes each worker, the
+  first time it asks for a second lock while holding one, wait until the other does the same (or
+  is blocked, or done): locks taken in (src, dst) order, or in dict order in one method and sorted
+  in the other, then deadlock every time.
+* Locks made after `Bank(...)` returned (made lazily, on first use) are watched too, and two
+  meeting workers also meet inside `threading.Lock()`: two threads making a lock for the same
+  account at the same moment each get their own, every time, unless the student protects that.
+* Waits inside `threading.Condition.wait` (also a Semaphore's) are seen: a worker there is blocked,
+  for ever when the wait has no timeout. A lock acquire that fails (non-blocking, or timed out)
+  and any acquire after it are counted, so "gives up" and "retries" are told apart without a clock.
+
+Account names and amounts are chosen by the test for each run (`names`: letter -> account name,
+`k`: the scale of every amount) and echoed back, so a result made up or replayed does not fit.
 
 Any wait on something the grader cannot see (a lock made lazily, a spin loop) ends after
 UNSEEN seconds, so unusual correct solutions stay correct, only slower.
@@ -47,6 +57,9 @@ class Arena:
     def __init__(self):
         self.cond = threading.Condition(_REAL_LOCK())
         self.waiting = {}  # thread -> (lock, forever: bool) while blocked in acquire
+        self.cond_waiting = {}  # thread -> forever: bool while inside Condition.wait
+        self.constructed = False  # Bank(...) has returned: locks made from now on are made lazily
+        self.late_locks = 0  # locks the student's code made after Bank(...) returned
         self.locks = []  # every _Watched
         self.lock_meeting = False  # opposite-transfer scenario only
         self.meeting_waiter = None  # the Worker waiting in meet(), if any
@@ -61,7 +74,7 @@ class Arena:
 
     # states other threads wait for
     def blocked(self, w) -> bool:
-        return w in self.waiting
+        return w in self.waiting or w in self.cond_waiting
 
     def stuck(self, w) -> bool:
         """w cannot go on by itself right now (or never will): a meeting partner need not wait for it."""
@@ -98,6 +111,8 @@ class Arena:
     def describe_wait(self, w) -> str:
         entry = self.waiting.get(w)
         if entry is None:
+            if w in self.cond_waiting:
+                return f"{w.label} waits inside a threading.Condition (or Semaphore) wait"
             return f"{w.label} was still running"
         lock, _ = entry
         owner = lock.owner
@@ -167,6 +182,9 @@ class Worker(threading.Thread):
         self.partner = None
         self.pauses = 0
         self.held = self.released = self.finished = self.lock_met = False
+        self.failed = 0  # lock acquires that gave up (non-blocking or timed) on a lock held by another thread
+        self.retried = False  # asked for a lock again after one of those, or waited on a Condition twice
+        self.cond_waits = 0
         self.value = self.error = None
 
     def run(self):
@@ -214,12 +232,30 @@ class _Watched:
             self.owner = thread
             self._depth += 1
 
+    def _attempt(self, me):
+        """Before an acquire: one after a failed one is a retry."""
+        if isinstance(me, Worker) and me.failed and not me.retried:
+            with self._arena.cond:
+                me.retried = True
+                self._arena.cond.notify_all()
+
+    def _gave_up(self, me):
+        if isinstance(me, Worker) and self.owner is not me:
+            with self._arena.cond:
+                me.failed += 1
+                self._arena.cond.notify_all()
+
     def acquire(self, blocking=True, timeout=-1):
         arena, me = self._arena, threading.current_thread()
+        self._attempt(me)
+        if _called_by_condition_wait():  # Condition.wait takes its lock back (a plain lock's Condition)
+            _condition_wait_ends(arena, me)
         if not blocking or timeout == 0:
             got = self._real.acquire(blocking, timeout)
             if got:
                 self._took(me)
+            else:
+                self._gave_up(me)
             return got
         arena.before_blocking_acquire(self, me)
         if self._real.acquire(False):
@@ -233,8 +269,11 @@ class _Watched:
         finally:
             with arena.cond:
                 arena.waiting.pop(me, None)
+                arena.cond.notify_all()
         if got:
             self._took(me)
+        else:
+            self._gave_up(me)
         return got
 
     def release(self):
@@ -244,6 +283,20 @@ class _Watched:
             if self._depth <= 0:
                 self.owner, self._depth = None, 0
             self._real.release()
+        wait = _called_by_condition_wait()
+        if wait is not None:  # Condition.wait lets go of its lock (a plain lock's Condition)
+            _condition_wait_starts(self._arena, threading.current_thread(), wait)
+
+    def forgive(self) -> bool:
+        """Release a lock left held by a worker that has returned; False when that is impossible."""
+        if self.reentrant:
+            return False
+        with self._arena.cond:
+            if self._real.locked():
+                self._real.release()
+            self.owner, self._depth = None, 0
+            self._arena.cond.notify_all()
+        return True
 
     def _check_release(self):
         if not self._real.locked():
@@ -285,10 +338,14 @@ class _WatchedR(_Watched):
         with self._arena.cond:
             state = self._real._release_save()
             self.owner, self._depth = None, 0
-            return state
+        wait = _called_by_condition_wait()
+        if wait is not None:
+            _condition_wait_starts(self._arena, threading.current_thread(), wait)
+        return state
 
     def _acquire_restore(self, state):
         arena, me = self._arena, threading.current_thread()
+        _condition_wait_ends(arena, me)
         with arena.cond:
             arena.waiting[me] = (self, True)
             arena.cond.notify_all()
@@ -299,6 +356,40 @@ class _WatchedR(_Watched):
                 arena.waiting.pop(me, None)
         with arena.cond:
             self.owner, self._depth = me, state[0]
+
+
+_CONDITION_WAIT = threading.Condition.wait.__code__
+
+
+def _called_by_condition_wait():
+    """The frame of threading.Condition.wait when it called us (within 3 frames), else None."""
+    frame = sys._getframe(2)
+    for _ in range(3):
+        if frame is None:
+            return None
+        if frame.f_code is _CONDITION_WAIT:
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def _condition_wait_starts(arena, me, wait_frame):
+    if not isinstance(me, Worker):
+        return
+    forever = wait_frame.f_locals.get("timeout") is None
+    with arena.cond:
+        me.cond_waits += 1
+        if me.cond_waits > 1:
+            me.retried = True
+        arena.cond_waiting[me] = forever
+        arena.cond.notify_all()
+
+
+def _condition_wait_ends(arena, me):
+    if isinstance(me, Worker) and me in arena.cond_waiting:
+        with arena.cond:
+            arena.cond_waiting.pop(me, None)
+            arena.cond.notify_all()
 
 
 def _wrap(arena, value, label):
@@ -332,8 +423,20 @@ def _adopt(arena, owner, name, value, label):
         setattr(owner, name, wrapped)
 
 
+_INSTALLED = []  # (module, name, real value) replaced by make_bank, put back by restore_locks()
+
+
+def restore_locks():
+    """Put threading.Lock / RLock (and the student's own names for them) back: at the end of every scenario."""
+    while _INSTALLED:
+        owner, name, value = _INSTALLED.pop()
+        setattr(owner, name, value)
+
+
 def make_bank(student, arena, balances):
-    """Construct the student's Bank with every lock it makes watched."""
+    """Construct the student's Bank with every lock it makes watched, then and later (until
+    restore_locks()). A lock made later by a meeting worker is a meeting point."""
+    restore_locks()
     names = [n for n, v in vars(student).items() if v is _REAL_LOCK or v is _REAL_RLOCK]
 
     def for_the_bank() -> bool:
@@ -346,22 +449,36 @@ def make_bank(student, arena, balances):
             frame = frame.f_back
         return frame is not None and frame.f_code.co_filename == student.__file__
 
+    def late(lock):
+        """A lock made after Bank(...) returned: two meeting workers meet right here."""
+        if arena.constructed:
+            with arena.cond:
+                arena.late_locks += 1
+                lock.label = "a lock your code made after Bank(...) returned"
+            w = threading.current_thread()
+            if isinstance(w, Worker) and w.mode == "meet":
+                arena.meet(w)
+        return lock
+
     def lock_factory():
-        return _Watched(arena, _REAL_LOCK()) if for_the_bank() else _REAL_LOCK()
+        return late(_Watched(arena, _REAL_LOCK())) if for_the_bank() else _REAL_LOCK()
 
     def rlock_factory(*args, **kwargs):
-        return _WatchedR(arena, _REAL_RLOCK(*args, **kwargs)) if for_the_bank() else _REAL_RLOCK(*args, **kwargs)
+        if for_the_bank():
+            return late(_WatchedR(arena, _REAL_RLOCK(*args, **kwargs)))
+        return _REAL_RLOCK(*args, **kwargs)
 
-    saved = {n: getattr(student, n) for n in names}
+    _INSTALLED.extend([(threading, "Lock", _REAL_LOCK), (threading, "RLock", _REAL_RLOCK)])
+    _INSTALLED.extend((student, n, getattr(student, n)) for n in names)
     threading.Lock, threading.RLock = lock_factory, rlock_factory
     for n in names:
-        setattr(student, n, lock_factory if saved[n] is _REAL_LOCK else rlock_factory)
+        setattr(student, n, lock_factory if getattr(student, n) is _REAL_LOCK else rlock_factory)
     try:
         bank = student.Bank(dict(balances))
-    finally:
-        threading.Lock, threading.RLock = _REAL_LOCK, _REAL_RLOCK
-        for n, v in saved.items():
-            setattr(student, n, v)
+    except BaseException:
+        restore_locks()
+        raise
+    arena.constructed = True
     # raw locks made elsewhere: at module level, as class attributes, with _thread directly
     for n, v in list(vars(student).items()):
         _adopt(arena, student, n, v, f"the module-level lock {n}")
@@ -384,14 +501,21 @@ def make_bank(student, arena, balances):
 # --- helpers ------------------------------------------------------------------------------
 
 def settle(arena, workers, timeout=DEADLINE):
-    """Wait until every worker returned, or a deadlock exists, or a worker waits for a lock
-    held by a worker that has returned, or timeout. Returns None when all returned, else a
-    sentence saying what is stuck."""
+    """Wait until every worker returned, or a deadlock exists, or timeout. A lock left held by a
+    worker that has returned is released on its behalf (that leak is the business of the test
+    about it, which calls each method alone), unless it is an RLock. Returns None when all
+    returned, else a sentence saying what is stuck."""
     def over():
         return (all(w.finished for w in workers) or arena.deadlock() is not None
-                or any(arena.blocked(w) and _orphaned(arena, w) for w in workers))
+                or any(w in arena.waiting and _orphaned(arena, w) for w in workers))
 
-    arena.wait(over, timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        arena.wait(over, max(0.0, deadline - time.monotonic()))
+        with arena.cond:
+            orphans = [arena.waiting[w][0] for w in workers if w in arena.waiting and _orphaned(arena, w)]
+        if not orphans or all(w.finished for w in workers) or not all(lock.forgive() for lock in orphans):
+            break
     with arena.cond:
         if all(w.finished for w in workers):
             return None
@@ -403,7 +527,7 @@ def settle(arena, workers, timeout=DEADLINE):
 
 def _orphaned(arena, w):
     lock, _ = arena.waiting[w]
-    return isinstance(lock.owner, Worker) and lock.owner.finished
+    return isinstance(lock.owner, Worker) and lock.owner.finished and not lock.reentrant
 
 
 def reraise(*workers, expected=()):
@@ -415,11 +539,19 @@ def reraise(*workers, expected=()):
 
 def leaked_locks(arena, w):
     with arena.cond:
-        return [lock.label for lock in arena.locks if lock.owner is w]
+        return [lock for lock in arena.locks if lock.owner is w]
 
 
-def call_alone(arena, label, fn, *args, expected=(), after=None, **kw):
-    """Run one call in a worker thread, alone; Fail if it never returns or keeps a lock."""
+def leak_sentence(w, leaked) -> str:
+    them = "it" if len(leaked) == 1 else "one of them"
+    return (f"{w.label} {w.outcome()} with {' and '.join(lock.label for lock in leaked)} still held, so "
+            f"the next call that needs {them} waits for ever")
+
+
+def call_alone(arena, label, fn, *args, expected=(), after=None, leaks=None, **kw):
+    """Run one call in a worker thread, alone; Fail if it never returns. A lock it keeps is
+    released on its behalf (and its sentence appended to `leaks` when given): only the test
+    about leaks reports them; an RLock cannot be released for it, so that leak fails here."""
     w = Worker(arena, label, fn, *args, **kw)
     w.start()
     stuck = settle(arena, [w])
@@ -429,10 +561,11 @@ def call_alone(arena, label, fn, *args, expected=(), after=None, **kw):
     reraise(w, expected=expected)
     leaked = leaked_locks(arena, w)
     if leaked:
-        them = "it" if len(leaked) == 1 else "one of them"
-        raise Fail(f"{label} {w.outcome()} but left {' and '.join(leaked)} held, so the next call that "
-                   f"needs {them} waits for ever: every way out of a critical section (return False, an "
-                   "exception) must release what it took; `with lock:` does that for you")
+        if leaks is not None:
+            leaks.append(leak_sentence(w, leaked))
+        if not all(lock.forgive() for lock in leaked):
+            raise Fail(f"{leak_sentence(w, leaked)}: every way out of a critical section (return False, an "
+                       "exception) must release what it took; `with lock:` does that for you")
     return w
 
 
@@ -446,7 +579,7 @@ def returned_or_blocked(arena, w):
     return lambda: w.finished or arena.blocked(w)
 
 
-def start(*workers):
+def start_(*workers):
     for w in workers:
         w.start()
     return workers
@@ -457,115 +590,169 @@ def transfer_worker(arena, bank, src, dst, amount, **kw):
 
 
 # --- scenarios ----------------------------------------------------------------------------
-# Three runs fold several checks each (one fresh interpreter costs ~0.1 s): a part that fails
+# Four runs fold several checks each (one fresh interpreter costs ~0.1 s): a part that fails
 # reports its sentence as {"fail": ...} and the other parts still run, each on a new Bank.
+# Every part gets `names` (letter -> account name, chosen by the test) and `k` (every amount is
+# a multiple of k); the accounts are given to Bank() in letter order, which is not sorted order.
 
-def _parts(student, ctx, *names):
-    out = {}
-    for name in names:
-        try:
-            out[name] = globals()[name](student, ctx)
-        except Fail as exc:
-            out[name] = {"fail": str(exc)}
+def _parts(student, ctx, names, k, *parts):
+    out = {"plan": {"names": dict(names), "k": k}}
+    try:
+        for name in parts:
+            try:
+                out[name] = globals()[name](student, ctx, names, k)
+            except Fail as exc:
+                out[name] = {"fail": str(exc)}
+    finally:
+        restore_locks()
     return out
 
 
-def alone(student, ctx):
-    """One thread at a time: _pause() calls kept, refusals, transfer(a, a, x)."""
-    return _parts(student, ctx, "pauses", "refusals", "self_transfer")
+def alone(student, ctx, names, k):
+    """One thread at a time: _pause() calls kept, refusals, the whole balance, transfer(a, a, x), leaks."""
+    return _parts(student, ctx, names, k, "pauses", "refusals", "exact", "self_transfer", "leaks")
 
 
-def races(student, ctx):
-    """Two threads forced to collide: lost update, overdraft, opposite transfers (last: may deadlock)."""
-    return _parts(student, ctx, "lost_update", "overdraft", "opposite")
+def races(student, ctx, names, k):
+    """Two threads forced to collide: lost update, overdraft, a self-transfer beside a transfer out,
+    total() against a transfer, opposite transfers (the last two may deadlock)."""
+    return _parts(student, ctx, names, k, "lost_update", "overdraft", "self_vs_out", "total_vs_transfer",
+                  "opposite")
 
 
-def holds(student, ctx):
-    """One thread held inside _pause(): total() snapshot, per-account locking."""
-    return _parts(student, ctx, "total_snapshot", "fine_grained")
+def holds(student, ctx, names, k):
+    """One thread held inside _pause(): total() snapshot, per-account locking, waiting for a busy account."""
+    return _parts(student, ctx, names, k, "total_snapshot", "fine_grained", "busy")
 
 
-def pauses(student, ctx):
+def _bank(student, arena, names, **start):
+    """A Bank of the accounts named by the letters in `start`, given in letter order."""
+    return make_bank(student, arena, {names[letter]: amount for letter, amount in sorted(start.items())})
+
+
+def pauses(student, ctx, names, k):
     """How many times each call reaches _pause(), one thread at a time."""
+    A, B, C = names["A"], names["B"], names["C"]
     arena = Arena()
-    bank = make_bank(student, arena, {"A": 100, "B": 50, "C": 0})
+    bank = _bank(student, arena, names, A=100 * k, B=50 * k, C=0)
     counts, previous = {}, None
-    for label, fn, args in (("transfer('A', 'B', 30)", bank.transfer, ("A", "B", 30)),
-                            ("transfer('C', 'A', 10)", bank.transfer, ("C", "A", 10)),
-                            ("total()", bank.total, ())):
+    for role, label, fn, args in (("move", f"transfer({A!r}, {B!r}, {30 * k})", bank.transfer, (A, B, 30 * k)),
+                                  ("refuse", f"transfer({C!r}, {A!r}, {10 * k})", bank.transfer, (C, A, 10 * k)),
+                                  ("total", "total()", bank.total, ())):
         previous = call_alone(arena, label, fn, *args, mode="count", after=previous)
-        counts[label] = {"pauses": previous.pauses, "value": previous.value}
+        counts[role] = {"call": label, "pauses": previous.pauses, "value": previous.value}
     return counts
 
 
-def refusals(student, ctx):
+def _one_by_one(student, names, start, calls, leaks=None):
+    """Each call alone on one Bank, then the balances: [{call, outcome, value, balances}]."""
+    arena = Arena()
+    bank = _bank(student, arena, names, **start)
+    accounts = [names[letter] for letter in sorted(start)]
+    records, previous = [], None
+    for label, method, args in calls:
+        previous = call_alone(arena, label, getattr(bank, method), *args, expected=(KeyError, ValueError),
+                              after=previous, leaks=leaks)
+        records.append({"call": label, "outcome": previous.outcome(), "value": previous.value,
+                        "balances": balances_of(arena, bank, accounts)})
+    return records
+
+
+def _transfer(src, dst, amount):
+    return (f"transfer({src!r}, {dst!r}, {amount})", "transfer", (src, dst, amount))
+
+
+def refusals(student, ctx, names, k):
     """Refused calls: what each returns or raises, and whether anything changed."""
+    A, B, Z = names["A"], names["B"], names["Z"]
+    return _one_by_one(student, names, {"A": 100 * k, "B": 50 * k}, [
+        _transfer(A, B, 100 * k + 1), _transfer(A, Z, 10 * k), _transfer(Z, A, 10 * k), _transfer(A, B, 0),
+        _transfer(A, B, -5 * k), (f"balance({Z!r})", "balance", (Z,)), _transfer(A, B, 10 * k)])
+
+
+def exact(student, ctx, names, k):
+    """A transfer of exactly the whole balance."""
+    A, B = names["A"], names["B"]
+    return _one_by_one(student, names, {"A": 100 * k, "B": 50 * k}, [_transfer(A, B, 100 * k)])
+
+
+def self_transfer(student, ctx, names, k):
+    """transfer(a, a, x): less than, exactly, more than the balance; returns, and changes nothing."""
+    A = names["A"]
+    return _one_by_one(student, names, {"A": 100 * k, "B": 50 * k},
+                       [_transfer(A, A, 30 * k), _transfer(A, A, 100 * k), _transfer(A, A, 500 * k)])
+
+
+def leaks(student, ctx, names, k):
+    """Every way out of every method, one call at a time: which locks each one left held."""
+    A, B, Z = names["A"], names["B"], names["Z"]
+    found = []
+    _one_by_one(student, names, {"A": 100 * k, "B": 50 * k}, [
+        _transfer(A, B, 500 * k), _transfer(A, Z, 10 * k), _transfer(Z, B, 10 * k), _transfer(A, B, 0),
+        _transfer(A, B, -5 * k), _transfer(A, A, 500 * k), _transfer(A, A, 10 * k), _transfer(A, B, 10 * k),
+        (f"balance({A!r})", "balance", (A,)), (f"balance({Z!r})", "balance", (Z,)),
+        ("total()", "total", ())], leaks=found)
+    return {"leaks": found}
+
+
+def _race(student, names, start, calls):
+    """Two transfers that meet at every _pause() (and inside any lock made lazily)."""
     arena = Arena()
-    bank = make_bank(student, arena, {"A": 100, "B": 50})
-    records, previous = [], None
-    for label, fn, args in (("transfer('A', 'B', 101)", bank.transfer, ("A", "B", 101)),
-                            ("transfer('A', 'Z', 10)", bank.transfer, ("A", "Z", 10)),
-                            ("transfer('Z', 'A', 10)", bank.transfer, ("Z", "A", 10)),
-                            ("transfer('A', 'B', 0)", bank.transfer, ("A", "B", 0)),
-                            ("transfer('A', 'B', -5)", bank.transfer, ("A", "B", -5)),
-                            ("balance('Z')", bank.balance, ("Z",)),
-                            ("transfer('A', 'B', 10)", bank.transfer, ("A", "B", 10))):
-        previous = call_alone(arena, label, fn, *args, expected=(KeyError, ValueError), after=previous)
-        records.append({"call": label, "outcome": previous.outcome(),
-                        "error": type(previous.error).__name__ if previous.error is not None else None,
-                        "value": previous.value, "balances": balances_of(arena, bank, "AB")})
-    return records
-
-
-def self_transfer(student, ctx):
-    """transfer(a, a, x): returns, and changes nothing."""
-    arena = Arena()
-    bank = make_bank(student, arena, {"A": 100, "B": 50})
-    records, previous = [], None
-    for amount in (30, 500):
-        label = f"transfer('A', 'A', {amount})"
-        previous = call_alone(arena, label, bank.transfer, "A", "A", amount, after=previous)
-        records.append({"call": label, "value": previous.value, "balances": balances_of(arena, bank, "AB")})
-    return records
-
-
-def _race(student, accounts, calls):
-    """Two transfers that meet at every _pause(): returns results and balances."""
-    arena = Arena()
-    bank = make_bank(student, arena, accounts)
-    w1, w2 = (transfer_worker(arena, bank, *c, mode="meet") for c in calls)
+    bank = _bank(student, arena, names, **start)
+    w1, w2 = (transfer_worker(arena, bank, *(names[c] if isinstance(c, str) else c for c in call), mode="meet")
+              for call in calls)
     pair(w1, w2)
-    start(w1, w2)
+    start_(w1, w2)
     stuck = settle(arena, [w1, w2])
     if stuck is not None:
         raise Fail(f"{w1.label} and {w2.label}, run at the same time, did not both return: {stuck}")
     reraise(w1, w2)
-    return {"calls": [w1.label, w2.label], "values": [w1.value, w2.value],
-            "balances": balances_of(arena, bank, sorted(accounts))}
+    return {"calls": [w1.label, w2.label], "values": [w1.value, w2.value], "late_locks": arena.late_locks,
+            "balances": balances_of(arena, bank, [names[letter] for letter in sorted(start)])}
 
 
-def lost_update(student, ctx):
-    return _race(student, {"A": 100, "B": 100, "C": 100}, [("A", "C", 10), ("B", "C", 10)])
+def lost_update(student, ctx, names, k):
+    return _race(student, names, {"A": 100 * k, "B": 100 * k, "C": 100 * k}, [("A", "C", 10 * k), ("B", "C", 10 * k)])
 
 
-def overdraft(student, ctx):
-    return _race(student, {"A": 100, "B": 0, "C": 0}, [("A", "B", 60), ("A", "C", 60)])
+def overdraft(student, ctx, names, k):
+    return _race(student, names, {"A": 100 * k, "B": 0, "C": 0}, [("A", "B", 60 * k), ("A", "C", 60 * k)])
 
 
-def opposite(student, ctx):
-    """transfer(A, B) and transfer(B, A) each ask for their second lock at the same moment."""
+def self_vs_out(student, ctx, names, k):
+    return _race(student, names, {"A": 100 * k, "B": 0}, [("A", "A", 30 * k), ("A", "B", 60 * k)])
+
+
+def _lock_meeting(student, names, start, make_workers):
     arena = Arena()
-    bank = make_bank(student, arena, {"A": 100, "B": 100})
+    bank = _bank(student, arena, names, **start)
     arena.lock_meeting = True
-    w1 = transfer_worker(arena, bank, "A", "B", 10)
-    w2 = transfer_worker(arena, bank, "B", "A", 20)
+    w1, w2 = make_workers(arena, bank)
     pair(w1, w2)
-    start(w1, w2)
+    start_(w1, w2)
     stuck = settle(arena, [w1, w2])
     if stuck is not None:
-        return {"stuck": stuck}
+        return {"stuck": stuck, "calls": [w1.label, w2.label]}
     reraise(w1, w2)
-    return {"stuck": None, "values": [w1.value, w2.value], "balances": balances_of(arena, bank, "AB")}
+    return {"stuck": None, "calls": [w1.label, w2.label], "values": [w1.value, w2.value],
+            "balances": balances_of(arena, bank, [names[letter] for letter in sorted(start)])}
+
+
+def opposite(student, ctx, names, k):
+    """transfer(A, B) and transfer(B, A) each ask for their second lock at the same moment."""
+    A, B = names["A"], names["B"]
+    return _lock_meeting(student, names, {"A": 100 * k, "B": 100 * k}, lambda arena, bank: (
+        transfer_worker(arena, bank, A, B, 10 * k), transfer_worker(arena, bank, B, A, 20 * k)))
+
+
+def total_vs_transfer(student, ctx, names, k):
+    """total() and transfer(B, A) each ask for their second lock at the same moment; the Bank was
+    given A before B, and A sorts after B: dict order and sorted order disagree."""
+    A, B = names["A"], names["B"]
+    result = _lock_meeting(student, names, {"A": 100 * k, "B": 100 * k}, lambda arena, bank: (
+        Worker(arena, "total()", bank.total), transfer_worker(arena, bank, B, A, 10 * k)))
+    result["order"] = [A, B]
+    return result
 
 
 def _hold(arena, w, what):
@@ -582,13 +769,14 @@ def _hold(arena, w, what):
     raise Fail(f"{w.label} did not reach its {_ordinal(w.hold_at)} _pause() call: {settle(arena, [w], 0)}")
 
 
-def total_snapshot(student, ctx):
+def total_snapshot(student, ctx, names, k):
     """total() while a transfer is held at each _pause(), and a transfer while total() is held."""
+    A, B, C = names["A"], names["B"], names["C"]
     arena = Arena()
-    bank = make_bank(student, arena, {"A": 100, "B": 100, "C": 100})
+    bank = _bank(student, arena, names, A=100 * k, B=100 * k, C=100 * k)
     records = []
-    for k in (1, 2, 3):
-        mover = transfer_worker(arena, bank, "A", "B", 10, mode="hold", hold_at=k)
+    for at in (1, 2, 3):
+        mover = transfer_worker(arena, bank, A, B, 10 * k, mode="hold", hold_at=at)
         _hold(arena, mover, "total()")
         adder = Worker(arena, "total()", bank.total)
         adder.start()
@@ -597,36 +785,37 @@ def total_snapshot(student, ctx):
         mover.release()
         stuck = settle(arena, [mover, adder])
         if stuck is not None:
-            raise Fail(f"total() was called while {mover.label} was held at its {_ordinal(k)} _pause(); "
+            raise Fail(f"total() was called while {mover.label} was held at its {_ordinal(at)} _pause(); "
                        f"after the grader let the transfer go on, not everything returned: {stuck}")
         reraise(mover, adder)
-        records.append({"held": mover.label, "k": k, "value": adder.value, "during": during,
+        records.append({"held": mover.label, "k": at, "value": adder.value, "during": during,
                         "who": "transfer"})
-    for k in (1, 2, 3):
-        adder = Worker(arena, "total()", bank.total, mode="hold", hold_at=k)
+    for at in (1, 2, 3):
+        adder = Worker(arena, "total()", bank.total, mode="hold", hold_at=at)
         _hold(arena, adder, "that no transfer runs in the middle of total()")
-        mover = transfer_worker(arena, bank, "A", "C", 10)
+        mover = transfer_worker(arena, bank, A, C, 10 * k)
         mover.start()
         arena.wait(returned_or_blocked(arena, mover), UNSEEN)
         during = mover.finished
         adder.release()
         stuck = settle(arena, [mover, adder])
         if stuck is not None:
-            raise Fail(f"{mover.label} was called while total() was held at its {_ordinal(k)} _pause(); "
+            raise Fail(f"{mover.label} was called while total() was held at its {_ordinal(at)} _pause(); "
                        f"after the grader let total() go on, not everything returned: {stuck}")
         reraise(mover, adder)
-        records.append({"held": "total()", "k": k, "value": adder.value, "during": during,
+        records.append({"held": "total()", "k": at, "value": adder.value, "during": during,
                         "moved": mover.label, "who": "total"})
     return records
 
 
-def fine_grained(student, ctx):
+def fine_grained(student, ctx, names, k):
     """transfer(C, D) while transfer(A, B) is held at its first _pause()."""
+    A, B, C, D = names["A"], names["B"], names["C"], names["D"]
     arena = Arena()
-    bank = make_bank(student, arena, {"A": 100, "B": 100, "C": 100, "D": 100})
-    held = transfer_worker(arena, bank, "A", "B", 10, mode="hold", hold_at=1)
+    bank = _bank(student, arena, names, A=100 * k, B=100 * k, C=100 * k, D=100 * k)
+    held = transfer_worker(arena, bank, A, B, 10 * k, mode="hold", hold_at=1)
     _hold(arena, held, "that other transfers still run")
-    other = transfer_worker(arena, bank, "C", "D", 10)
+    other = transfer_worker(arena, bank, C, D, 10 * k)
     other.start()
     arena.wait(returned_or_blocked(arena, other), 1.0)
     with arena.cond:
@@ -640,9 +829,57 @@ def fine_grained(student, ctx):
     return result
 
 
-def stress(student, ctx, threads=8, transfers=300, seed=1):
+def busy(student, ctx, names, k):
+    """transfer(A, C) while transfer(A, B) is held inside its critical section, with money enough for
+    both. The grader keeps holding until the waiting transfer returned, waits for ever (a blocking
+    acquire, an untimed Condition wait), or asks for a lock again after one of its attempts gave
+    up: a transfer that gives up on a busy account is seen returning, however long it waited."""
+    A, B, C = names["A"], names["B"], names["C"]
+    arena = Arena()
+    bank = _bank(student, arena, names, A=100 * k, B=0, C=0)
+    held = transfer_worker(arena, bank, A, B, 10 * k, mode="hold", hold_at=1)
+    _hold(arena, held, "that a transfer waiting for a busy account still completes")
+    waiter = transfer_worker(arena, bank, A, C, 20 * k)
+    waiter.start()
+
+    def decided():
+        entry = arena.waiting.get(waiter)
+        return (waiter.finished or waiter.retried or (entry is not None and entry[1])
+                or arena.cond_waiting.get(waiter) is True)
+
+    def timed_wait():  # a visible wait that ends by itself: its own timeout bounds it, not the grader
+        entry = arena.waiting.get(waiter)
+        return (entry is not None and not entry[1]) or arena.cond_waiting.get(waiter) is False
+
+    deadline = time.monotonic() + DEADLINE  # only for waits the grader cannot see
+    with arena.cond:
+        while not decided():
+            left = deadline - time.monotonic()
+            if not timed_wait() and left <= 0:
+                break
+            arena.cond.wait(None if timed_wait() else left)
+        gave_up = waiter.finished
+        attempts = waiter.failed
+    held.release()
+    stuck = settle(arena, [held, waiter])
+    if stuck is not None:
+        raise Fail(f"{waiter.label} was called while {held.label} was held inside its critical section; after "
+                   f"the grader let {held.label} go on, not everything returned: {stuck}")
+    reraise(held, waiter)
+    return {"held": held.label, "call": waiter.label, "value": waiter.value, "returned_while_held": gave_up,
+            "failed_attempts": attempts, "balances": balances_of(arena, bank, [A, B, C])}
+
+
+def stress(student, ctx, names, k, threads=8, transfers=300, seed=None):
     """Many threads, many random transfers, total() read all along: a realistic check."""
-    accounts = {name: 1000 for name in "ABCDEF"}
+    try:
+        return _stress(student, names, k, threads, transfers, seed)
+    finally:
+        restore_locks()
+
+
+def _stress(student, names, k, threads, transfers, seed):
+    accounts = {names[letter]: 1000 * k for letter in "ABCDEF"}
     conserved = sum(accounts.values())
     arena = Arena()
     bank = make_bank(student, arena, accounts)
@@ -651,18 +888,19 @@ def stress(student, ctx, threads=8, transfers=300, seed=1):
         pass
 
     student._pause = nothing  # a plain function call: the window where a switch can happen
-    names = sorted(accounts)
+    accounts_list = list(accounts)
     gate = threading.Barrier(threads + 1)
     moves = []
     totals = []
+    seed = random.randrange(1 << 30) if seed is None else seed
 
     def mover(rng):
         me = threading.current_thread()
         gate.wait(DEADLINE)
         done = []
         for _ in range(transfers):
-            src, dst = rng.sample(names, 2)
-            amount = rng.randint(1, 400)
+            src, dst = rng.sample(accounts_list, 2)
+            amount = rng.randint(1, 400 * k)
             me.label = f"transfer({src!r}, {dst!r}, {amount}) (one of {threads} threads doing random transfers)"
             if bank.transfer(src, dst, amount):
                 done.append((src, dst, amount))
@@ -679,13 +917,14 @@ def stress(student, ctx, threads=8, transfers=300, seed=1):
     sys.setswitchinterval(1e-6)
     try:
         started = time.monotonic()
-        start(*running, audit)
+        start_(*running, audit)
         stuck = settle(arena, [*running, audit], 1.5 * DEADLINE)
         elapsed = time.monotonic() - started
     finally:
         sys.setswitchinterval(old)
+    plan = {"names": dict(names), "k": k}
     if stuck is not None:
-        return {"stuck": stuck}
+        return {"plan": plan, "stuck": stuck}
     reraise(*running, audit)
     expected = dict(accounts)
     for w in running:
@@ -693,9 +932,9 @@ def stress(student, ctx, threads=8, transfers=300, seed=1):
             expected[src] -= amount
             expected[dst] += amount
             moves.append(amount)
-    final = balances_of(arena, bank, names)
+    final = balances_of(arena, bank, accounts_list)
     final_total = call_alone(arena, "total()", bank.total).value
-    return {"stuck": None, "conserved": conserved, "expected": expected, "final": final,
+    return {"plan": plan, "stuck": None, "conserved": conserved, "expected": expected, "final": final,
             "final_total": final_total, "bad_totals": [t for t in totals if t != conserved][:5],
             "n_totals": len(totals), "n_done": len(moves), "n_calls": threads * transfers,
             "elapsed": round(elapsed, 3)}

@@ -63,7 +63,8 @@ _WATCHED_MODULES = ("builtins", "os", "posix", "signal", "select", "time", "errn
 
 def apply_limits(limits: dict) -> None:
     for name, value in limits.items():
-        resource.setrlimit(getattr(resource, name), (value, value))
+        soft, hard = value if isinstance(value, list) else (value, value)
+        resource.setrlimit(getattr(resource, name), (soft, hard))
 
 
 def warden(child: int, write) -> None:

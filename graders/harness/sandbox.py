@@ -370,7 +370,9 @@ class Sandbox:
             "RLIMIT_CPU": int(max(10, 4 * timeout)),
             "RLIMIT_AS": 4 << 30,
             "RLIMIT_FSIZE": 64 << 20,
-            "RLIMIT_CORE": 0,
+            # No core files unless a process asks: a scenario may raise its child's soft limit to show
+            # a death with a core dump (the file lands in the private folder and goes with it).
+            "RLIMIT_CORE": [0, 1 << 20],
         }
         if ident.separate:
             self.limits["RLIMIT_NPROC"] = TASK_BUDGET  # a fresh uid: the kernel counts only the submission
