@@ -123,7 +123,7 @@ def test_shared_folders_are_private_to_the_sandbox(tmp_path):
 
 def test_stdout_without_newlines_cannot_exhaust_the_grader(tmp_path):
     _, entry = attack(tmp_path, "floods_stdout_without_newline", ident="graceful_worker")
-    assert "without a newline" in entry["tests"][0]["message"], entry["tests"][0]
+    assert any("without a newline" in t["message"] for t in entry["tests"]), entry["tests"]
 
 
 @needs_root

@@ -1,11 +1,11 @@
-"""total() adds up without taking any lock: it counts money in flight.
+"""Style: per-account locks in sorted order, each taken by polling with a timed acquire until it is free.
 
-While a transfer has taken money from A and not yet added it to B, total() is short.
+Correct: a busy account makes the transfer ask again and again (every 0.05 s), never give up.
 """
 
 import threading
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 
 
 def _pause() -> None:
@@ -28,10 +28,17 @@ class Bank:
         transfer(a, a, x) take a's lock once: a Lock taken twice by the same
         thread waits for itself forever.
         """
-        with ExitStack() as stack:
+        taken = []
+        try:
             for account in sorted(set(accounts)):
-                stack.enter_context(self._locks[account])
+                lock = self._locks[account]
+                while not lock.acquire(timeout=0.05):
+                    pass  # still busy: ask again (a transfer waits for a busy account, it never gives up)
+                taken.append(lock)
             yield
+        finally:
+            for lock in reversed(taken):
+                lock.release()
 
     def transfer(self, src: str, dst: str, amount: int) -> bool:
         if src not in self._balances or dst not in self._balances:
@@ -57,9 +64,10 @@ class Bank:
         return self._balances[account]
 
     def total(self) -> int:
-        # Reading an int is atomic, so no lock is needed here.
-        result = 0
-        for account in self._balances:
-            _pause()
-            result += self._balances[account]
-        return result
+        # Every lock at once: no transfer is half-done while we add up.
+        with self._holding(self._balances):
+            result = 0
+            for account in self._balances:
+                _pause()
+                result += self._balances[account]
+            return result

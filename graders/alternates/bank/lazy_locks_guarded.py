@@ -1,7 +1,7 @@
-"""Takes the locks with acquire()/release() and returns False without releasing them.
+"""Style: per-account locks made lazily, on first use, under a guard lock made in __init__.
 
-After a refused transfer, the locks of src and dst stay held for ever: the next transfer
-touching them waits for ever.
+Correct: two threads asking for the same account's lock at the same moment get the same lock,
+because making it (check, create, store) is itself a critical section under the guard.
 """
 
 import threading
@@ -18,7 +18,15 @@ class Bank:
     def __init__(self, balances: dict[str, int]) -> None:
         self._balances = dict(balances)
         # One lock per account: transfers between other accounts never wait for us.
-        self._locks = {account: threading.Lock() for account in self._balances}
+        self._locks = {}  # made on first use
+        self._guard = threading.Lock()
+
+    def _lock(self, account):
+        with self._guard:
+            lock = self._locks.get(account)
+            if lock is None:
+                lock = self._locks[account] = threading.Lock()
+            return lock
 
     @contextmanager
     def _holding(self, accounts):
@@ -31,7 +39,7 @@ class Bank:
         """
         with ExitStack() as stack:
             for account in sorted(set(accounts)):
-                stack.enter_context(self._locks[account])
+                stack.enter_context(self._lock(account))
             yield
 
     def transfer(self, src: str, dst: str, amount: int) -> bool:
@@ -41,21 +49,17 @@ class Bank:
             raise ValueError(f"amount must be positive, not {amount}")
         # The check and both updates form one critical section: another thread
         # must not see (or change) src or dst until all of it is done.
-        locks = [self._locks[account] for account in sorted({src, dst})]
-        for lock in locks:
-            lock.acquire()
-        have = self._balances[src]
-        _pause()
-        if have < amount:
-            return False
-        self._balances[src] = have - amount
-        _pause()
-        got = self._balances[dst]
-        _pause()
-        self._balances[dst] = got + amount
-        for lock in reversed(locks):
-            lock.release()
-        return True
+        with self._holding((src, dst)):
+            have = self._balances[src]
+            _pause()
+            if have < amount:
+                return False
+            self._balances[src] = have - amount
+            _pause()
+            got = self._balances[dst]
+            _pause()
+            self._balances[dst] = got + amount
+            return True
 
     def balance(self, account: str) -> int:
         # Reading one int from a dict is a single step under the GIL: no lock needed.
