@@ -123,7 +123,8 @@ def test_shared_folders_are_private_to_the_sandbox(tmp_path):
 
 def test_stdout_without_newlines_cannot_exhaust_the_grader(tmp_path):
     _, entry = attack(tmp_path, "floods_stdout_without_newline", ident="graceful_worker")
-    assert any("without a newline" in t["message"] for t in entry["tests"]), entry["tests"]
+    # attack() bounds the run's time; the grader reads at most 1 MiB without a newline (8 MiB unread)
+    assert entry["status"] == "fail", entry["tests"]
 
 
 @needs_root
