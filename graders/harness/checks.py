@@ -9,7 +9,8 @@ import tempfile
 from graders.harness import catalogue
 
 MIN_HINTS = 3
-MIN_MUTANTS = 6
+MIN_MUTANTS = 15
+MIN_ALTERNATES = 4
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -62,6 +63,10 @@ def catalogue_problems(exercises=None, repo: str = catalogue.REPO) -> list[str]:
         if len(mutants) < MIN_MUTANTS:
             problems.append(f"{where} has {len(mutants)} mutants in {os.path.relpath(ex.mutants_dir, repo)}/, "
                             f"needs at least {MIN_MUTANTS}: add plausible wrong implementations, one bug each")
+        alternates = mutant_store.alternate_files(ex)
+        if len(alternates) < MIN_ALTERNATES:
+            problems.append(f"{where} has {len(alternates)} correct alternates in graders/alternates/{ex.id}/, needs at "
+                            f"least {MIN_ALTERNATES}: add correct implementations in styles other than the reference's")
         for mutant in mutants:
             if not mutant_store.bug_of(mutant):
                 problems.append(f"{where} mutant {os.path.relpath(mutant, repo)} needs its bug named: a docstring "
