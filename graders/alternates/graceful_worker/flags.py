@@ -1,6 +1,5 @@
 """graceful_worker, style: handlers only set flags; the main loop acts between records."""
 import hashlib
-import os
 import signal
 import sys
 import time

@@ -1,6 +1,5 @@
 """graceful_worker, style: signals blocked around each record; handlers do the work when unblocked."""
 import hashlib
-import os
 import signal
 import sys
 import time

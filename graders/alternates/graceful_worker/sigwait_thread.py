@@ -1,6 +1,5 @@
 """graceful_worker, style: Go-like, a thread sigwait()s on blocked signals and posts them to a queue."""
 import hashlib
-import os
 import signal
 import sys
 import time
