@@ -66,7 +66,7 @@ def catalogue_problems(exercises=None, repo: str = catalogue.REPO) -> list[str]:
         alternates = mutant_store.alternate_files(ex)
         if len(alternates) < MIN_ALTERNATES:
             problems.append(f"{where} has {len(alternates)} correct alternates in graders/alternates/{ex.id}/, needs "
-                            f"at least {MIN_ALTERNATES}: add correct implementations in styles other than the reference's")
+                            f"at least {MIN_ALTERNATES}: add correct implementations in other styles than the reference")
         for mutant in mutants:
             if not mutant_store.bug_of(mutant):
                 problems.append(f"{where} mutant {os.path.relpath(mutant, repo)} needs its bug named: a docstring "
