@@ -65,8 +65,8 @@ def catalogue_problems(exercises=None, repo: str = catalogue.REPO) -> list[str]:
                             f"needs at least {MIN_MUTANTS}: add plausible wrong implementations, one bug each")
         alternates = mutant_store.alternate_files(ex)
         if len(alternates) < MIN_ALTERNATES:
-            problems.append(f"{where} has {len(alternates)} correct alternates in graders/alternates/{ex.id}/, needs "
-                            f"at least {MIN_ALTERNATES}: add correct implementations in other styles than the reference")
+            problems.append(f"{where} has {len(alternates)} correct alternates in graders/alternates/{ex.id}/, "
+                            f"needs at least {MIN_ALTERNATES}: add correct implementations in other styles")
         for mutant in mutants:
             if not mutant_store.bug_of(mutant):
                 problems.append(f"{where} mutant {os.path.relpath(mutant, repo)} needs its bug named: a docstring "
