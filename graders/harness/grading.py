@@ -66,7 +66,8 @@ def run_pytest(exercises, target: str, submit: list[str], outdir: str, verbose: 
                hide: list[str]) -> tuple[Results, str | None]:
     logs = os.path.join(outdir, "logs")
     read_fd, write_fd = os.pipe()
-    command = [sys.executable, "-m", "pytest", "-q", "-rN", "--no-header", "--noconftest",
+    # --tb=native: pytest's own rich tracebacks cost ~60 ms a failing test (pytest.log keeps these)
+    command = [sys.executable, "-m", "pytest", "-q", "-rN", "--no-header", "--noconftest", "--tb=native",
                "-p", "pytest_timeout", "-p", "graders.harness.plugin",
                # each of these two runs a gc.collect() per test
                "-p", "no:unraisableexception", "-p", "no:threadexception", "--rootdir", catalogue.REPO,
