@@ -16,7 +16,8 @@ EXPECTED = {
     "pipe_chain/kills_its_parent": "",  # the gated check sees the commands never ran; kill reported elsewhere
     "pipe_chain/kills_its_process_group": "process group",
     "pipe_chain/double_forks_a_daemon": "still running",
-    "pipe_chain/forks_hundreds": "BlockingIOError",
+    # which check meets the exhausted budget first depends on timing: any of these is the truth
+    "pipe_chain/forks_hundreds": ("BlockingIOError", "budget", "no process was running"),
     "pipe_chain/floods_stdout": "File too large",
     "pipe_chain/closes_every_fd": "close file descriptors",
     "pipe_chain/calls_sys_exit": "sys.exit(0)",
@@ -48,7 +49,8 @@ def test_hostile_submission_fails_cleanly(tmp_path, case):
     assert statuses == {ex.id: "pass" for ex in EXERCISES if ex.id != ident}, (
         f"other exercises were hurt by {case}: {statuses}\n{run.output}")
     first = run.messages(ident)[0]
-    assert EXPECTED[case] in first, f"{case}: the student is told {first!r}"
+    expected = EXPECTED[case] if isinstance(EXPECTED[case], tuple) else (EXPECTED[case],)
+    assert any(fragment in first for fragment in expected), f"{case}: the student is told {first!r}"
     assert run.seconds < RUN_BOUND, f"{case}: the run took {run.seconds:.1f} s"
 
 
