@@ -102,15 +102,6 @@ class Cgroups:
                 return True
         return False
 
-    def memory_exhausted(self) -> bool:
-        if self.v2:
-            for line in _read(os.path.join(self._main, "memory.events")).splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill" and value.strip() != "0":
-                    return True
-            return False
-        return _read(os.path.join(self.paths.get("memory", "/nonexistent"), "memory.failcnt")).strip() not in ("", "0")
-
     def _freeze(self, frozen: bool) -> None:
         if self.v2:
             self._limit(self._main, "cgroup.freeze", "1" if frozen else "0")
