@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import sys
 from xml.etree import ElementTree
 
@@ -241,3 +242,84 @@ def test_cgroup_v2_holds_kills_and_empties_a_tree():
         group.kill_all(cleanup.reap_zombies)
         group.remove()
     assert not os.path.exists(group.paths["unified"])
+
+
+def _catalogue_with(tmp_path, graders: dict[str, str]):
+    """A course of the probe and one extra exercise per GRADERS entry (id -> grader source)."""
+    home = tmp_path / "course"
+    (home / "00_probe").mkdir(parents=True)
+    for name in ("test_probe.py", "scenario_probe.py"):
+        (home / "00_probe" / name).write_text(open(os.path.join(PROBE, "00_probe", name)).read())
+    text = open(os.path.join(PROBE, "catalogue.toml")).read()
+    for ident, source in graders.items():
+        (home / "00_probe" / f"test_{ident}.py").write_text(source)
+        text += (f'\n[[exercise]]\nid = "{ident}"\ntopic = "00_probe"\ntitle = "{ident}"\nfile = "probe.py"\n'
+                 'points = 2\ntimeout = 2\nconcepts = ["x"]\nhints = ["a", "b", "c"]\n')
+    (home / "catalogue.toml").write_text(text)
+    return {"PROCLAB_CATALOGUE": str(home / "catalogue.toml")}
+
+
+def test_a_grading_process_that_dies_costs_only_its_own_exercises(tmp_path):
+    env = _catalogue_with(tmp_path, {"crasher": "import os, signal\n\n\ndef test_dies():\n"
+                                                "    os.kill(os.getpid(), signal.SIGKILL)\n"})
+    run = grade(tmp_path, *PROBE_ARGS, "--jobs", "2", env=env)
+    assert run.statuses() == {"probe": "pass", "crasher": "error"}, run.output
+    assert run.entry("crasher")["score"] == 0 and run.returncode == 1
+    assert "killed by signal 9" in run.report["crashed"], run.report["crashed"]
+
+
+def test_each_exercise_line_is_printed_as_soon_as_it_is_graded(tmp_path):
+    """The second exercise cannot finish until this test has read the first one's line."""
+    go = tmp_path / "go"
+    env = _catalogue_with(tmp_path, {"later": "import os, time\n\n\ndef test_waits_for_the_first_line():\n"
+                                              f"    deadline = time.monotonic() + 60\n"
+                                              f"    while not os.path.exists({str(go)!r}):\n"
+                                              "        assert time.monotonic() < deadline\n"
+                                              "        time.sleep(0.01)\n"})
+    proc = subprocess.Popen([sys.executable, "-m", "graders.harness", "grade", "--out", str(tmp_path / "out"),
+                             *PROBE_ARGS, "--jobs", "2"], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, **env})
+    try:
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if line.split()[:3] == ["00_probe", "probe", "pass"]:
+                go.touch()
+                break
+        assert go.exists(), f"the probe's line never came before the run ended: {seen}"
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=60) == 0
+        assert "later" in rest and "Score: 4/4" in rest, rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_logs_hold_only_the_latest_grading(tmp_path):
+    failing = tmp_path / "probe.py"
+    failing.write_text("import sys\nprint('a line the student printed')\n\ndef echo(value):\n    return None\n")
+    grade(tmp_path, *PROBE_ARGS, f"--submit=probe={failing}", env=PROBE_ENV)
+    logs = tmp_path / "grade" / "logs" / "probe"
+    assert logs.is_dir() and list(logs.iterdir()), "a failing check keeps its output"
+    run = grade(tmp_path, *PROBE_ARGS, env=PROBE_ENV)
+    assert run.status("probe") == "pass"
+    assert not logs.exists() or not list(logs.iterdir()), f"stale logs left: {list(logs.iterdir())}"
+
+
+def test_partition_balances_runs_and_keeps_catalogue_order():
+    from graders.harness import catalogue
+    exercises = catalogue.load()
+    groups = grading.partition(exercises, [], 2)
+    assert len(groups) == 2
+    ids = [ex.id for group, _ in groups for ex in group]
+    assert sorted(ids) == sorted(ex.id for ex in exercises), "every exercise in exactly one run"
+    order = [ex.id for ex in exercises]
+    for group, _ in groups:
+        assert [ex.id for ex in group] == [i for i in order if i in {ex.id for ex in group}]
+    weights = [sum(grading._weight(ex) for ex in group) for group, _ in groups]
+    assert max(weights) - min(weights) <= max(grading._weight(ex) for ex in exercises), weights
+    files = [f"{exercises[0].id}=/x/{n}.py" for n in range(5)]
+    sweep = grading.partition(exercises[:1], files, 2)
+    assert sorted(s for _, subs in sweep for s in subs) == sorted(files) and len(sweep) == 2
+    assert grading.partition(exercises, [], 1)[0][0] == exercises

@@ -21,7 +21,7 @@ from graders.harness.submission import private_copy
 # The wall-clock bound of one submission's grading: BOUND_BASE + BOUND_PER_TIMEOUT x the catalogue's timeouts summed.
 BOUND_BASE = 30.0
 BOUND_PER_TIMEOUT = 3.0
-GRADE_COMMAND = [sys.executable, "-m", "graders.harness", "grade", "--quiet"]
+GRADE_COMMAND = [sys.executable, "-m", "graders.harness", "grade", "--quiet", "--jobs", "1"]  # the book runs many at once
 NOT_GRADED = "not graded: the gradebook was interrupted"
 SAME_USER_WARNING = ("warning: not running as root, so graded code runs as your own user (same-user mode) and could "
                      "reach other submissions and your files: run the gradebook as root (e.g. with sudo) so each "

@@ -107,14 +107,20 @@ def sweep_stale() -> None:
     import glob
     import re
 
-    dead = set()
+    import shutil
+
+    dead, folders = set(), []
     for path in glob.glob("/tmp/proclab-*") + glob.glob("/run/proclab-*") + \
             glob.glob("/sys/fs/cgroup/*/proclab-*") + glob.glob("/sys/fs/cgroup/proclab-*"):
         match = re.match(r"proclab-(\d+)(-|$)", os.path.basename(path))
         if match and not psutil.pid_exists(int(match.group(1))):
             dead.add(int(match.group(1)))
+            if not path.startswith("/sys/"):
+                folders.append(path)  # also the gradebook's proclab-PID-book-* copies
     for pid in dead:
         reclaim_run(pid)
+    for path in folders:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 OWN_CHILDREN: dict = {}  # pid -> subprocess.Popen of our own children: their status is theirs to keep

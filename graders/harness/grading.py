@@ -3,6 +3,7 @@
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,70 +63,200 @@ class Results:
             self.malformed += 1
 
 
-def run_pytest(exercises, target: str, submit: list[str], outdir: str, verbose: bool,
-               hide: list[str]) -> tuple[Results, str | None]:
-    logs = os.path.join(outdir, "logs")
-    read_fd, write_fd = os.pipe()
-    # --tb=native: pytest's own rich tracebacks cost ~60 ms a failing test (pytest.log keeps these)
-    command = [sys.executable, "-m", "pytest", "-q", "-rN", "--no-header", "--noconftest", "--tb=native",
-               "-p", "pytest_timeout", "-p", "graders.harness.plugin",
-               # each of these two runs a gc.collect() per test
-               "-p", "no:unraisableexception", "-p", "no:threadexception", "--rootdir", catalogue.REPO,
-               "-c", os.path.join(catalogue.REPO, "pyproject.toml"),
-               "--target", target, "--results-fd", str(write_fd), "--logs", logs,
-               *[f"--submit={s}" for s in submit], *[f"--hide={h}" for h in hide],
-               *[ex.grader for ex in exercises]]
-    # Only our plugins: a student's globally installed pytest plugins neither slow nor change grading.
-    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # let pytest cache the rewritten graders
-    graded = max(len(exercises), len(submit))  # a sweep grades many files of one exercise in this run
-    deadline = time.monotonic() + STARTUP_ALLOWANCE + PER_EXERCISE_ALLOWANCE * graded
-    results = Results(read_fd)
-    shown = 0
-    crashed = None
+def default_jobs() -> int:
+    """pytest runs at once: one per CPU this process may use (checks mostly wait on the OS, not the CPU)."""
+    env = os.environ.get("PROCLAB_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def _weight(ex) -> int:
+    """Roughly how long an exercise takes to grade: its number of checks."""
     try:
-        with open(os.path.join(outdir, "pytest.log"), "wb") as log:
-            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    cwd=catalogue.REPO, env=env, start_new_session=True, pass_fds=(write_fd,))
-        os.close(write_fd)
+        with open(ex.grader, encoding="utf-8") as f:
+            return max(1, f.read().count("\ndef test_"))
+    except OSError:
+        return 1
+
+
+def partition(exercises, submit: list[str], jobs: int) -> list[tuple[list, list[str]]]:
+    """Split one grading into at most JOBS pytest runs: (exercises, submissions) each, balanced by their
+    number of checks, each run in catalogue order so that the first lines are ready first. An exercise
+    given many files (a sweep) has them dealt out over the runs."""
+    units = []  # (catalogue position, exercise, its files, weight)
+    for n, ex in enumerate(exercises):
+        mine = [s for s in submit if s.partition("=")[0] == ex.id]
+        chunks = max(1, min(jobs, len(mine)))
+        for k in range(chunks):
+            files = mine[k::chunks]
+            units.append((n, ex, files, _weight(ex) * max(1, len(files))))
+    loads = [[0, []] for _ in range(min(jobs, len(units)))]
+    for unit in sorted(units, key=lambda u: -u[3]):  # longest first, each to the least loaded run
+        lightest = min(loads, key=lambda load: load[0])
+        lightest[0] += unit[3]
+        lightest[1].append(unit)
+    groups = []
+    for _, mine in loads:
+        mine.sort(key=lambda u: u[0])
+        ids = list(dict.fromkeys(ex.id for _, ex, _, _ in mine))
+        groups.append(([ex for ex in exercises if ex.id in ids], [s for _, _, files, _ in mine for s in files]))
+    return groups
+
+
+class Run:
+    """One pytest process of a grading and the records arriving on its pipe."""
+
+    def __init__(self, exercises, target: str, submit: list[str], outdir: str, hide: list[str], log: str):
+        read_fd, write_fd = os.pipe()
+        self.log = log
+        # --tb=native: pytest's own rich tracebacks cost ~60 ms a failing test (the log keeps these)
+        command = [sys.executable, "-m", "pytest", "-q", "-rN", "--no-header", "--noconftest", "--tb=native",
+                   "-p", "pytest_timeout", "-p", "graders.harness.plugin",
+                   # each of these two runs a gc.collect() per test
+                   "-p", "no:unraisableexception", "-p", "no:threadexception", "--rootdir", catalogue.REPO,
+                   "-c", os.path.join(catalogue.REPO, "pyproject.toml"),
+                   "--target", target, "--results-fd", str(write_fd), "--logs", os.path.join(outdir, "logs"),
+                   *[f"--submit={s}" for s in submit], *[f"--hide={h}" for h in hide],
+                   *[ex.grader for ex in exercises]]
+        # Only our plugins: a student's globally installed pytest plugins neither slow nor change grading.
+        env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # let pytest cache the rewritten graders
+        graded = max(len(exercises), len(submit))  # a sweep grades many files of one exercise in this run
+        self.deadline = time.monotonic() + STARTUP_ALLOWANCE + PER_EXERCISE_ALLOWANCE * graded
+        self.results = Results(read_fd)
+        self.crashed: str | None = None
+        self.stopped = False
         try:
-            while not results.eof or proc.poll() is None:
-                if time.monotonic() > deadline:
-                    crashed = "the grading run went over its overall time limit and was stopped"
-                    break
-                results.pump(0.05)
-                if verbose:
-                    shown = _show_progress(results.verdicts, shown)
+            with open(log, "wb") as out:
+                self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, cwd=catalogue.REPO, env=env,
+                                             start_new_session=True, pass_fds=(write_fd,))
+        except BaseException:
+            os.close(read_fd)
+            raise
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            cleanup.reclaim_run(proc.pid)  # however pytest ended, nothing of its run outlives it
+            os.close(write_fd)
+
+    @property
+    def running(self) -> bool:
+        return not self.stopped and (not self.results.eof or self.proc.poll() is None)
+
+    def stop(self) -> None:
+        """However pytest ended, nothing of its run outlives it; then say how it ended if not properly."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        cleanup.reclaim_run(self.proc.pid)
+        os.close(self.results.fd)
+        code = self.proc.returncode
+        if self.crashed is None and (code not in (0, 1) or not self.results.done):
+            how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+            self.crashed = f"the grading process stopped unexpectedly ({how}); see {os.path.relpath(self.log)}"
+        if self.crashed is None and self.results.malformed:
+            self.crashed = f"{self.results.malformed} malformed result record(s) arrived from the grading process"
+
+
+def run_pytest(exercises, target: str, submit: list[str], outdir: str, hide: list[str],
+               jobs: int | None = None, on_record=None) -> tuple[Results, str | None]:
+    """Grade in up to JOBS pytest processes at once; merge what they report. ON_RECORD(results) is
+    called whenever records have arrived (live progress)."""
+    groups = partition(exercises, submit, jobs or default_jobs())
+    runs: list[Run] = []
+    try:
+        for n, (group, subs) in enumerate(groups, 1):
+            log = os.path.join(outdir, "pytest.log" if len(groups) == 1 else f"pytest-{n}.log")
+            runs.append(Run(group, target, subs, outdir, hide, log))
+        while any(run.running for run in runs):
+            live = [run for run in runs if run.running]
+            for run in live:
+                if time.monotonic() > run.deadline:
+                    run.crashed = "the grading run went over its overall time limit and was stopped"
+                    run.stop()
+            readable = [run.results.fd for run in live if not run.results.eof and not run.stopped]
+            ready = select.select(readable, [], [], 0.05)[0] if readable else time.sleep(0.02) or []
+            for run in live:
+                if run.results.fd in ready:
+                    run.results.pump(0)
+            if on_record:
+                on_record(merge(runs))
     finally:
-        os.close(read_fd)
-    if verbose:
-        _show_progress(results.verdicts, shown)
-    if crashed is None and (proc.returncode not in (0, 1) or not results.done):
-        how = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
-               else f"exit code {proc.returncode}")
-        crashed = (f"the grading process stopped unexpectedly ({how}); "
-                   f"see {os.path.relpath(os.path.join(outdir, 'pytest.log'))}")
-    if crashed is None and results.malformed:
-        crashed = f"{results.malformed} malformed result record(s) arrived from the grading process"
-    return results, crashed
+        for run in runs:
+            run.stop()
+    merged = merge(runs)
+    crashed = next((run.crashed for run in runs if run.crashed), None)
+    if crashed is None and len({run.results.isolation for run in runs}) > 1:
+        crashed = "the grading processes disagreed on their isolation mode"
+    return merged, crashed
 
 
-def _show_progress(records: list[dict], shown: int) -> int:
-    for record in records[shown:]:
-        verdict = "OK" if record["status"] == PASS else record["status"].upper()
-        print(f"{record['id']}: {record['test']}: {verdict} ({record.get('duration', 0):.1f}s)", flush=True)
-        if record["status"] != PASS:
-            print(f"    {sanitize.text(record.get('message', ''))}", flush=True)
-    return len(records)
+def merge(runs: list[Run]) -> Results:
+    merged = Results(-1)
+    # a run that never said what it collected leaves its exercises ungraded (error), not the others
+    collected = [run.results.collected for run in runs if run.results.collected is not None]
+    merged.collected = [t for c in collected for t in c] if collected else None
+    merged.isolation = min((run.results.isolation for run in runs), default=identity.SAME,
+                           key=lambda mode: mode != identity.SAME)  # the weaker mode is the one to report
+    merged.verdicts = [v for run in runs for v in run.results.verdicts]
+    merged.done = all(run.results.done for run in runs)
+    merged.malformed = sum(run.results.malformed for run in runs)
+    return merged
+
+
+class Progress:
+    """Live progress on the terminal: each exercise's line as soon as all its checks have reported, in
+    catalogue order (with -v, each check's line instead); then the rest of the table and the score."""
+
+    def __init__(self, exercises, verbose: bool):
+        self.exercises = exercises
+        self.verbose = verbose
+        self.colour = sys.stdout.isatty()
+        self.shown: dict[str, tuple] = {}  # id -> (status, score) as printed
+        self.records = 0
+        if not verbose:
+            print(report.header(), flush=True)
+
+    def update(self, results: Results) -> None:
+        if self.verbose:
+            for record in results.verdicts[self.records:]:
+                verdict = "OK" if record.get("status") == PASS else str(record.get("status")).upper()
+                print(sanitize.text(f"{record.get('id')}: {record.get('test')}: {verdict} "
+                                    f"({record.get('duration', 0):.1f}s)", 300), flush=True)
+                if record.get("status") != PASS:
+                    print(f"    {sanitize.text(record.get('message', ''))}", flush=True)
+            self.records = len(results.verdicts)
+            return
+        for ex in self.exercises:
+            if ex.id in self.shown:
+                continue
+            expected = sum(t.get("id") == ex.id for t in results.collected or [])
+            arrived = sum(r.get("id") == ex.id for r in results.verdicts)
+            if not expected or arrived < expected:
+                return  # in catalogue order: a later exercise waits for this one
+            entry = scoring.build([ex], results.verdicts, results.collected, results.isolation)["exercises"][0]
+            self._show(entry)
+
+    def _show(self, entry: dict) -> None:
+        self.shown[entry["id"]] = (entry["status"], entry["score"])
+        print("\n".join(report.entry_lines(entry, self.colour)), flush=True)
+
+    def finish(self, doc: dict) -> None:
+        """The final word: lines not shown yet, and again any line the end of the run changed."""
+        if self.verbose:
+            print(report.table(doc, colour=self.colour))
+        else:
+            for entry in doc["exercises"]:
+                if self.shown.get(entry["id"]) != (entry["status"], entry["score"]):
+                    self._show(entry)
+            print("\n".join(report.footer_lines(doc)))
+        print(report.next_step(doc))
 
 
 def grade(names: list[str], target: str, submit: list[str], outdir: str, verbose: bool = False,
-          quiet: bool = False, hide: list[str] | None = None) -> int:
+          quiet: bool = False, hide: list[str] | None = None, jobs: int | None = None) -> int:
     if not sys.platform.startswith("linux"):
         sys.exit("proclab grades Linux system calls (fork, /proc, signals), so it runs only on Linux.\n"
                  "On macOS or Windows, open this repository in WSL2, in the dev container "
@@ -136,9 +267,16 @@ def grade(names: list[str], target: str, submit: list[str], outdir: str, verbose
     # Fail closed: until the run ends properly, the report on disk says every exercise is an error.
     report.write_json(scoring.build(exercises, [], None, identity.SAME, "the grading run did not finish"),
                       os.path.join(outdir, "report.json"))
+    for ex in exercises:  # the logs of these exercises' failing checks are this run's only
+        shutil.rmtree(os.path.join(outdir, "logs", ex.id), ignore_errors=True)
+    for name in os.listdir(outdir):
+        if name.startswith("pytest") and name.endswith(".log"):
+            os.remove(os.path.join(outdir, name))
+    progress = None if quiet else Progress(exercises, verbose)
     results, crashed = Results(-1), None
     try:
-        results, crashed = run_pytest(exercises, os.path.abspath(target), submit, outdir, verbose, hide or [])
+        results, crashed = run_pytest(exercises, os.path.abspath(target), submit, outdir, hide or [], jobs,
+                                      on_record=progress and progress.update)
     except BaseException as exc:  # the report is written on every run, also when grading crashed
         crashed = f"grading crashed: {type(exc).__name__}: {exc}"
         raise
@@ -146,9 +284,8 @@ def grade(names: list[str], target: str, submit: list[str], outdir: str, verbose
         doc = scoring.build(exercises, results.verdicts, results.collected, results.isolation, crashed)
         report.write_all(doc, outdir)
         _remember_progress(doc, outdir)
-        if not quiet:
-            print(report.table(doc, colour=sys.stdout.isatty()))
-            print(report.next_step(doc))
+        if progress:
+            progress.finish(doc)
     return 0 if all(e["status"] == PASS for e in doc["exercises"]) else 1
 
 
@@ -173,8 +310,7 @@ def sweep(submissions: list[str], outdir: str) -> dict[str, dict]:
     ids = list(dict.fromkeys(entry.partition("=")[0] for entry in submissions))
     exercises = [ex for ex in catalogue.load() if ex.id in ids]
     os.makedirs(outdir, exist_ok=True)
-    results, crashed = run_pytest(exercises, os.path.join(catalogue.REPO, "exercises"), submissions, outdir,
-                                  False, [])
+    results, crashed = run_pytest(exercises, os.path.join(catalogue.REPO, "exercises"), submissions, outdir, [])
     by_id = {ex.id: ex for ex in exercises}
     found = {}
     for entry in submissions:
