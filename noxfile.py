@@ -1,39 +1,68 @@
 """proclab's commands. Students: `nox -s grade`. Maintainers: `nox -s verify` (the test suite)."""
 
 import hashlib
+import importlib.util
 import os
+import shutil
 import sys
 
 import nox
 
-nox.options.default_venv_backend = "uv|virtualenv"
+# uv when it is there (installed, or beside nox), else virtualenv: chosen here, so nox prints no
+# "uv binary not found" on machines without it.
+HAVE_UV = bool(shutil.which("uv") or importlib.util.find_spec("uv"))
+nox.options.default_venv_backend = "uv" if HAVE_UV else "virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["grade"]
 nox.options.download_python = "never"  # use the interpreters installed here; never fetch one
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 VERIFY_PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
+# The one environment of the student's commands: `grade` makes it; `watch` runs in it; `list`, `hint`
+# and `reset` need only the standard library and run in nox's own Python.
+GRADE_VENV = os.path.join(".nox", "grade")
+
+
+def digest(group: str) -> str:
+    return hashlib.sha256("\n".join(nox.project.dependency_groups(PYPROJECT, group)).encode()).hexdigest()
+
+
+def installed(location: str, group: str) -> bool:
+    try:
+        with open(os.path.join(location, f".proclab-{group}")) as f:
+            return f.read() == digest(group)
+    except OSError:
+        return False
 
 
 def install(session: nox.Session, group: str) -> None:
     """Install a dependency group once per venv, so a repeated session starts in about a second."""
-    requirements = nox.project.dependency_groups(PYPROJECT, group)
-    digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()
-    stamp = os.path.join(session.virtualenv.location, f".proclab-{group}")
-    try:
-        with open(stamp) as f:
-            if f.read() == digest:
-                return
-    except OSError:
-        pass
-    session.install(*requirements)
-    with open(stamp, "w") as f:
-        f.write(digest)
+    if installed(session.virtualenv.location, group):
+        return
+    session.install(*nox.project.dependency_groups(PYPROJECT, group))
+    with open(os.path.join(session.virtualenv.location, f".proclab-{group}"), "w") as f:
+        f.write(digest(group))
 
 
 def harness(session: nox.Session, *args: str) -> None:
     install(session, "grade")
     session.run("python", "-m", "graders.harness", *args, external=False)
+
+
+def light(session: nox.Session, *args: str) -> None:
+    """A command that needs only the standard library: run it in nox's own Python when that is 3.10+."""
+    if sys.version_info >= (3, 10):  # noqa: UP036 - nox itself may run on an older Python than the course
+        session.run(sys.executable, "-m", "graders.harness", *args, external=True)
+    else:
+        session.run(grade_python(session), "-m", "graders.harness", *args, external=True)
+
+
+def grade_python(session: nox.Session) -> str:
+    """The Python of the grade environment, made (as `nox -s grade` would) when it is missing."""
+    python = os.path.join(GRADE_VENV, "bin", "python")
+    if not (os.path.exists(python) and installed(GRADE_VENV, "grade")):
+        session.run(sys.executable, "-m", "nox", "-s", "grade", "--install-only", external=True)
+    return python
 
 
 @nox.session
@@ -46,36 +75,40 @@ def grade(session: nox.Session) -> None:
     harness(session, "grade", *session.posargs)
 
 
-@nox.session(name="list")
+@nox.session(name="list", venv_backend="none")
 def list_(session: nox.Session) -> None:
     """Every exercise with its last status and points, and what to do next."""
-    harness(session, "list", *session.posargs)
+    light(session, "list", *session.posargs)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def hint(session: nox.Session) -> None:
-    """The next hint for an exercise: nox -s hint -- ID."""
-    if not session.posargs:
-        session.error("name the exercise: nox -s hint -- pipe_chain")
-    harness(session, "hint", *session.posargs)
+    """A hint: -- [ID|TOPIC] [N] [--all] (default: the next hint of the next unfinished exercise)."""
+    light(session, "hint", *session.posargs)
 
 
-@nox.session
-def export(session: nox.Session) -> None:
-    """Write the student template (no solutions/, no mutants) to DEST."""
-    harness(session, "export", *session.posargs)
+@nox.session(venv_backend="none")
+def reset(session: nox.Session) -> None:
+    """Put an exercise's original stub back, keeping your file in .grade/backup/: -- ID."""
+    light(session, "reset", *session.posargs)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def watch(session: nox.Session) -> None:
-    """Re-grade the exercise being edited whenever its file is saved."""
-    harness(session, "watch", *session.posargs)
+    """Re-grade the exercise you save, each time you save it; Ctrl-C stops."""
+    session.run(grade_python(session), "-m", "graders.harness", "watch", *session.posargs, external=True)
 
 
-@nox.session
+@nox.session(venv_backend="none")
+def export(session: nox.Session) -> None:
+    """Write the student template to DEST, or the Gradescope bundle: -- --gradescope DEST.zip."""
+    session.run(grade_python(session), "-m", "graders.harness", "export", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
 def gradebook(session: nox.Session) -> None:
-    """Batch-grade every submission folder in DIR, isolated, into a CSV: nox -s gradebook -- DIR."""
-    harness(session, "gradebook", *session.posargs)
+    """Batch-grade every submission folder in DIR, isolated, into gradebook.csv and gradebook.html."""
+    session.run(grade_python(session), "-m", "graders.harness", "gradebook", *session.posargs, external=True)
 
 
 @nox.session(python=VERIFY_PYTHONS)

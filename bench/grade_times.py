@@ -1,7 +1,7 @@
 """Speed goals, measured (not asserted): python bench/grade_times.py [--runs N].
 
 Times whole `python -m graders.harness grade` runs, as `nox -s grade` runs them with a warm
-venv (nox itself adds about a second). Budgets from the issue and DESIGN §9, on 2 cores.
+venv (nox itself adds about a second). The budgets are the course's speed goals on 2 cores.
 """
 
 import argparse

@@ -1,4 +1,4 @@
-"""DESIGN §5.4: the grader survives the student. Each hostile submission ends as a clean fail or
+"""The grader survives the student. Each hostile submission ends as a clean fail or
 error of its own exercise, the other exercises still pass, nothing is left running, and the
 run's time stays bounded."""
 

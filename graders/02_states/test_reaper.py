@@ -1,4 +1,4 @@
-"""Grader for exercises/02_states/reaper.py (contract: DESIGN §10, reaper).
+"""Grader for exercises/02_states/reaper.py (contract: its docstring and graders/02_states/CONTRACT.md).
 
 Every check runs on the real OS in the sandbox (scenario_reaper.py): children are made
 there, released through pipes while SIGCHLD is blocked, and the student's handler runs

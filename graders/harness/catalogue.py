@@ -2,7 +2,10 @@
 
 import hashlib
 import os
-import tomllib
+try:
+    import tomllib
+except ImportError:  # Python 3.10, as nox's own interpreter may be: nox brings tomli
+    import tomli as tomllib
 from dataclasses import dataclass, field
 
 GRADERS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,6 +23,8 @@ class Exercise:
     timeout: float
     concepts: list = field(default_factory=list)
     hints: list = field(default_factory=list)
+    hints_zh: list = field(default_factory=list)   # the same hints, in Chinese, in the same order
+    title_zh: str = ""
     stub_sha256: str = ""
     home: str = GRADERS  # the folder of the catalogue that declared it: graders live below it
 

@@ -54,6 +54,14 @@ def catalogue_problems(exercises=None, repo: str = catalogue.REPO) -> list[str]:
                 problems.append(f"{where} {what} {os.path.relpath(path, repo)} is missing")
         if len(ex.hints) < MIN_HINTS or any(not h.strip() for h in ex.hints):
             problems.append(f"{where} needs at least {MIN_HINTS} non-empty hints")
+        if len(ex.hints_zh) != len(ex.hints) or not all(CJK.search(h) for h in ex.hints_zh):
+            problems.append(f"{where} hints_zh must translate each of its {len(ex.hints)} hints into Chinese, "
+                            "in the same order")
+        if not CJK.search(ex.title_zh):
+            problems.append(f"{where} needs title_zh: its title in Chinese")
+        if not os.path.exists(os.path.join(repo, "exercises", ex.topic, "README.zh-CN.md")):
+            problems.append(f"{where} exercises/{ex.topic}/README.zh-CN.md is missing: every topic README "
+                            "has a Chinese twin that says the same")
         if not ex.concepts or not all(CJK.search(c) for c in ex.concepts):
             problems.append(f"{where} every concept needs the seed's Chinese term beside the English one")
         if ex.points <= 0 or ex.timeout <= 0:
@@ -79,6 +87,7 @@ def catalogue_problems(exercises=None, repo: str = catalogue.REPO) -> list[str]:
                     problems.append(f"{where} mutant {os.path.relpath(mutant, repo)} does not apply: {exc}")
     problems += _strays(exercises, repo)
     problems += _mentions(exercises, repo)
+    problems += document_problems(exercises, repo)
     return problems
 
 
@@ -117,4 +126,44 @@ def _mentions(exercises, repo: str) -> list[str]:
         for ex in exercises:
             if pattern.format(id=ex.id) not in text:
                 problems.append(f"{rel} does not mention {ex.id}: {fix}")
+    return problems
+
+
+# The curriculum's planned exercise ids: a document may name one only once it is in the catalogue.
+PLANNED_IDS = {"parallel_map", "bounded_buffer", "whoami", "fork_cow", "spawn_exec", "ptree", "subreaper", "states",
+               "reaper", "pipe_chain", "coprocess", "fifo_log", "mem_pipe", "graceful_worker", "notify", "rt_signals",
+               "bank", "shm_counter", "semaphore_pool", "philosophers", "msg_framing", "shm_ring", "unix_server",
+               "ctx_switches", "mmap_share"}
+SKIPPED_DIRS = {".git", ".nox", ".grade", "__pycache__", ".ruff_cache", ".benchmarks", "mutants", "alternates"}
+OUTSIDE_CITATION = re.compile("DESIG" + r"N(\.md)?\b|" + "\u00a7" + r"\s?\d")  # spelled so it does not cite itself
+
+
+def _documents(repo: str, suffixes: tuple[str, ...]):
+    for folder, dirs, files in os.walk(repo):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            if name.endswith(suffixes):
+                yield os.path.join(folder, name)
+
+
+def document_problems(exercises, repo: str) -> list[str]:
+    """Documents true at every commit: no document names a planned exercise that does not exist yet, and
+    nothing cites a document outside the repository."""
+    known = {ex.id for ex in exercises}
+    problems = []
+    for path in _documents(repo, (".md",)):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        rel = os.path.relpath(path, repo)
+        for ident in sorted(PLANNED_IDS - known):
+            # as an exercise is named: `id`, a table cell, `-- id` in a command, id.py
+            if re.search(rf"`{ident}`|\|\s*{ident}\s*\||--\s+{ident}\b|\b{ident}\.py\b", text):
+                problems.append(f"{rel} names exercise {ident!r}, which the catalogue does not have yet: "
+                                "describe what is planned without its id, or add the exercise")
+    for path in _documents(repo, (".md", ".py", ".toml", ".yml")):
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if OUTSIDE_CITATION.search(line):
+                    problems.append(f"{os.path.relpath(path, repo)}:{number} cites a design document outside the "
+                                    "repository: say it in the repository's own words or link to graders/README.md")
     return problems

@@ -1,89 +1,66 @@
-"""python -m graders.harness grade|list|hint|export|check: the commands behind the nox sessions."""
+"""python -m graders.harness grade|list|hint|reset|watch|export|gradebook|check|sweep: the commands behind
+the nox sessions. Modules are imported by the command that needs them: list, hint and reset need
+nothing outside the standard library, so they run without a virtual environment."""
 
 import argparse
 import json
 import os
-import shutil
 import sys
 
-from graders.harness import batch, catalogue, checks, grading
+from graders.harness import catalogue
 
-GRADE_DIR = os.path.join(catalogue.REPO, ".grade")
+GRADE_DIR = os.environ.get("PROCLAB_GRADE_DIR") or os.path.join(catalogue.REPO, ".grade")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM too: the grading run then kills and removes all it started
 
 
 def cmd_grade(args) -> int:
+    import signal
+
+    from graders.harness import grading
+    signal.signal(signal.SIGTERM, _interrupt)
     return grading.grade(args.names, args.target, args.submit, args.out, verbose=args.verbose, quiet=args.quiet,
-                         hide=args.hide)
+                         hide=args.hide, jobs=args.jobs)
 
 
 def cmd_list(args) -> int:
-    try:
-        with open(os.path.join(GRADE_DIR, "progress.json")) as f:
-            progress = json.load(f)
-    except (OSError, ValueError):
-        progress = {}
-    exercises = catalogue.load()
-    print(f"{'#':>2} {'topic':<12} {'exercise':<18} {'status':<9} {'points':>7}  title")
-    upcoming = None
-    for n, ex in enumerate(exercises, 1):
-        seen = progress.get(ex.id, {})
-        status = seen.get("status", "-")
-        points = f"{seen.get('score', 0):g}/{ex.points}"
-        print(f"{n:>2} {ex.topic:<12} {ex.id:<18} {status:<9} {points:>7}  {ex.title}")
-        if upcoming is None and status != "pass":
-            upcoming = ex
-    if upcoming:
-        print(f"\nNext: {upcoming.id}: read exercises/{upcoming.topic}/README.md, edit {upcoming.relpath}, "
-              f"then `nox -s grade -- {upcoming.id}`.")
-    else:
-        print("\nAll exercises pass.")
-    return 0
+    from graders.harness import student
+    return student.list_exercises()
 
 
 def cmd_hint(args) -> int:
-    ex = catalogue.by_id().get(args.id)
-    if ex is None:
-        sys.exit(f"unknown exercise {args.id!r}; `nox -s list` shows them all")
-    os.makedirs(GRADE_DIR, exist_ok=True)
-    path = os.path.join(GRADE_DIR, "hints.json")
-    try:
-        with open(path) as f:
-            given = json.load(f)
-    except (OSError, ValueError):
-        given = {}
-    n = min(given.get(ex.id, 0), len(ex.hints) - 1)
-    print(f"{ex.id} — hint {n + 1} of {len(ex.hints)}:\n\n  {ex.hints[n]}\n")
-    if n + 1 < len(ex.hints):
-        print(f"Run `nox -s hint -- {ex.id}` again for the next one.")
-    else:
-        print(f"That was the last hint. Concepts: {'; '.join(ex.concepts)}.")
-    given[ex.id] = n + 1
-    with open(path, "w") as f:
-        json.dump(given, f)
-    return 0
+    from graders.harness import student
+    return student.hint(args.id, args.number, args.all)
+
+
+def cmd_reset(args) -> int:
+    from graders.harness import student
+    return student.reset(args.id)
 
 
 def cmd_export(args) -> int:
-    """The student template: everything but solutions/, mutants and the maintainers' tests."""
-    dest = os.path.abspath(args.dest)
-    if os.path.exists(dest) and os.listdir(dest):
-        sys.exit(f"{dest} exists and is not empty")
-    skip = {"solutions", "mutants", "tests", ".git", ".grade", ".nox", ".ci", "__pycache__", "ci.yml"}
-    shutil.copytree(catalogue.REPO, dest, dirs_exist_ok=True,
-                    ignore=lambda folder, names: [n for n in names if n in skip])
-    print(f"student template written to {dest}")
-    return 0
+    from graders.harness import export
+    if args.gradescope:
+        return export.gradescope(args.gradescope)
+    if not args.dest:
+        sys.exit("name the folder: nox -s export -- DEST (or --gradescope DEST.zip)")
+    return export.template(args.dest)
 
 
 def cmd_gradebook(args) -> int:
+    from graders.harness import batch
     return batch.gradebook(args.folder, args.csv, args.jobs)
 
 
 def cmd_watch(args) -> int:
-    return batch.watch(os.path.abspath(args.target))
+    from graders.harness import watching
+    return watching.watch(os.path.abspath(args.target))
 
 
 def cmd_sweep(args) -> int:
+    from graders.harness import grading
     found = grading.sweep(args.submissions, args.out)
     with open(os.path.join(args.out, "sweep.json"), "w") as f:
         json.dump(found, f, indent=2, ensure_ascii=False)
@@ -93,6 +70,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from graders.harness import checks
     problems = checks.catalogue_problems()
     for problem in problems:
         print(f"- {problem}")
@@ -113,14 +91,23 @@ def main(argv=None) -> None:
     p.add_argument("--hide", action="append", default=[], metavar="PATH",
                    help="a folder student code must not see (separate-user mode), e.g. other submissions")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per test as it finishes")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="grading processes at once (default: the number of CPUs; PROCLAB_JOBS sets it too)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing; reports only")
     p.set_defaults(func=cmd_grade)
     sub.add_parser("list", help="every exercise with its last status").set_defaults(func=cmd_list)
-    p = sub.add_parser("hint", help="the next hint for an exercise")
-    p.add_argument("id")
+    p = sub.add_parser("hint", help="the next hint (of ID, of a topic's first unfinished exercise, or of the "
+                                    "next unfinished exercise); ID N shows hint N again; --all every hint so far")
+    p.add_argument("id", nargs="?", help="exercise id or topic (default: the next unfinished exercise)")
+    p.add_argument("number", nargs="?", type=int, help="show hint NUMBER again")
+    p.add_argument("--all", action="store_true", help="every hint given so far")
     p.set_defaults(func=cmd_hint)
-    p = sub.add_parser("export", help="write the student template to DEST")
-    p.add_argument("dest")
+    p = sub.add_parser("reset", help="put the original stub back, keeping your file in .grade/backup/")
+    p.add_argument("id", nargs="?")
+    p.set_defaults(func=cmd_reset)
+    p = sub.add_parser("export", help="write the student template to DEST, or the Gradescope bundle")
+    p.add_argument("dest", nargs="?")
+    p.add_argument("--gradescope", metavar="DEST.zip", help="write the Gradescope autograder bundle instead")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("gradebook", help="grade every submission folder in FOLDER into a CSV, each from a private copy")
     p.add_argument("folder")
@@ -137,4 +124,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_sweep)
     args = parser.parse_args(argv)
-    sys.exit(args.func(args))
+    try:
+        sys.exit(args.func(args))
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -243,7 +243,7 @@ class Progress:
         self.shown[entry["id"]] = (entry["status"], entry["score"])
         print("\n".join(report.entry_lines(entry, self.colour)), flush=True)
 
-    def finish(self, doc: dict) -> None:
+    def finish(self, doc: dict, upcoming=None) -> None:
         """The final word: lines not shown yet, and again any line the end of the run changed."""
         if self.verbose:
             print(report.table(doc, colour=self.colour))
@@ -252,7 +252,7 @@ class Progress:
                 if self.shown.get(entry["id"]) != (entry["status"], entry["score"]):
                     self._show(entry)
             print("\n".join(report.footer_lines(doc)))
-        print(report.next_step(doc))
+        print(report.next_step(doc, upcoming))
 
 
 def grade(names: list[str], target: str, submit: list[str], outdir: str, verbose: bool = False,
@@ -277,19 +277,24 @@ def grade(names: list[str], target: str, submit: list[str], outdir: str, verbose
     try:
         results, crashed = run_pytest(exercises, os.path.abspath(target), submit, outdir, hide or [], jobs,
                                       on_record=progress and progress.update)
+    except KeyboardInterrupt:
+        crashed = "grading was interrupted (Ctrl-C or SIGTERM) before it finished"
+        raise
     except BaseException as exc:  # the report is written on every run, also when grading crashed
         crashed = f"grading crashed: {type(exc).__name__}: {exc}"
         raise
     finally:
         doc = scoring.build(exercises, results.verdicts, results.collected, results.isolation, crashed)
         report.write_all(doc, outdir)
-        _remember_progress(doc, outdir)
+        progress_of = _remember_progress(doc, outdir)
         if progress:
-            progress.finish(doc)
+            upcoming = next((ex for ex in catalogue.load()
+                             if progress_of.get(ex.id, {}).get("status") != PASS), None)
+            progress.finish(doc, upcoming)
     return 0 if all(e["status"] == PASS for e in doc["exercises"]) else 1
 
 
-def _remember_progress(doc: dict, outdir: str) -> None:
+def _remember_progress(doc: dict, outdir: str) -> dict:
     """Last status of every exercise ever graded here, for `nox -s list`."""
     path = os.path.join(outdir, "progress.json")
     try:
@@ -301,6 +306,7 @@ def _remember_progress(doc: dict, outdir: str) -> None:
         progress[entry["id"]] = {"status": entry["status"], "score": entry["score"]}
     with open(path, "w") as f:
         json.dump(progress, f, indent=2)
+    return progress
 
 
 def sweep(submissions: list[str], outdir: str) -> dict[str, dict]:

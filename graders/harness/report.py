@@ -9,7 +9,7 @@ import shutil
 import textwrap
 from xml.etree import ElementTree as ET
 
-from graders.harness import sanitize
+from graders.harness import i18n, sanitize
 from graders.harness.outcome import ERROR, FAIL, PASS, TODO
 
 ISOLATION = {
@@ -44,40 +44,60 @@ def isolation(doc: dict) -> str:
     mode = doc.get("isolation")
     if mode is None:
         return ""
-    return f"isolation: {mode} ({ISOLATION[mode]})" if mode in ISOLATION else f"isolation: {_text(mode, 100)}"
+    return i18n.t(f"isolation.{mode}") if mode in ISOLATION else f"isolation: {_text(mode, 100)}"
 
 
 def _fmt_points(value: float) -> str:
     return f"{value:g}"
 
 
-def table(doc: dict, colour: bool = False, width: int = 100) -> str:
+def header() -> str:
+    return (f"{i18n.pad(i18n.t('topic'), 12)} {i18n.pad(i18n.t('exercise'), 18)} "
+            f"{i18n.pad(i18n.t('status'), 7)} {i18n.pad(i18n.t('points'), 7, right=True)}")
+
+
+def entry_lines(entry: dict, colour: bool = False, width: int = 100) -> list[str]:
+    """An exercise's line of the table, its first failure and its flags."""
     def paint(key: str, shown: str) -> str:
         return f"\x1b[{PAINT[key]}m{shown}\x1b[0m" if colour else shown
 
-    lines = [f"{'topic':<12} {'exercise':<18} {'status':<7} {'points':>7}"]
-    for entry in doc["exercises"]:
-        status = entry["status"]
-        points = f"{_fmt_points(entry['score'])}/{entry['max_score']}"
-        lines.append(f"{entry['topic']:<12} {entry['id']:<18} {paint(status, f'{status:<7}')} {points:>7}")
-        # The `|` gutter: the Actions runner takes a log line for a command when it starts with `::` after
-        # its leading whitespace, and a wrapped message line could.
-        lines += [f"    | {chunk}" for chunk in textwrap.wrap(first_message(entry), width=max(width - 6, 20))]
-        lines += [paint("flag", f"    FLAGGED: {flag}") for flag in flags(entry)]
+    status = entry["status"]
+    points = f"{_fmt_points(entry['score'])}/{entry['max_score']}"
+    lines = [f"{entry['topic']:<12} {entry['id']:<18} {paint(status, i18n.pad(i18n.status(status), 7))} "
+             f"{points:>7}"]
+    # The `|` gutter: the Actions runner takes a log line for a command when it starts with `::` after
+    # its leading whitespace, and a wrapped message line could.
+    lines += [f"    | {chunk}" for chunk in textwrap.wrap(first_message(entry), width=max(width - 6, 20))]
+    lines += [paint("flag", "    " + i18n.t("flagged", flag=flag)) for flag in flags(entry)]
+    return lines
+
+
+def footer_lines(doc: dict) -> list[str]:
+    lines = []
     if doc.get("crashed") is not None:
-        lines.append(f"Grading did not finish: {_text(doc['crashed'])}")
-    lines.append(f"Score: {_fmt_points(doc['score'])}/{doc['max_score']}")
+        lines.append(i18n.t("crashed", why=_text(doc["crashed"])))
+    lines.append(i18n.t("score", score=_fmt_points(doc["score"]), max=doc["max_score"]))
     if isolation(doc):
         lines.append(isolation(doc))
-    return "\n".join(lines)
+    return lines
 
 
-def next_step(doc: dict) -> str:
+def table(doc: dict, colour: bool = False, width: int = 100) -> str:
+    lines = [header()]
+    for entry in doc["exercises"]:
+        lines += entry_lines(entry, colour, width)
+    return "\n".join(lines + footer_lines(doc))
+
+
+def next_step(doc: dict, upcoming=None) -> str:
+    """The first exercise of DOC that does not pass; when all pass, UPCOMING (the course's next
+    unfinished exercise, if any)."""
     for entry in doc["exercises"]:
         if entry["status"] != PASS:
-            return (f"Next: {entry['id']} ({entry['file']}). Read exercises/{entry['topic']}/README.md; "
-                    f"`nox -s hint -- {entry['id']}` gives a hint, `nox -s grade -- {entry['id']}` grades it alone.")
-    return "Every selected exercise passes."
+            return i18n.t("next", id=entry["id"], file=entry["file"], topic=entry["topic"])
+    if upcoming is not None:
+        return i18n.t("next_course", id=upcoming.id, file=upcoming.relpath, topic=upcoming.topic)
+    return i18n.t("all_pass")
 
 
 def clean(doc: dict) -> dict:
