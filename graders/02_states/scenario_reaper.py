@@ -353,7 +353,7 @@ def _escape_sentence(exc, student, doing):
         if arity is None:
             return None
         return (
-            f"{text} was raised when Python called your SIGCHLD handler while {doing}: Python calls a "
+            f"{text} was raised when Python called your SIGCHLD handler (at that moment: {doing}): Python calls a "
             f"signal handler with two arguments, handler(signum, frame) (the signal number and the "
             f"frame it interrupted), and yours does not accept them ({arity}); define it as "
             f"def handler(signum, frame)"
@@ -373,8 +373,8 @@ def _escape_sentence(exc, student, doing):
     else:
         why = "a SIGCHLD handler must never raise."
     return (
-        f"{text} was raised at {where} and escaped from your SIGCHLD handler into the program while "
-        f"{doing}: an exception raised in a signal handler is raised again in whatever the main "
+        f"{text} was raised at {where} and escaped from your SIGCHLD handler into the program (at that "
+        f"moment: {doing}): an exception raised in a signal handler is raised again in whatever the main "
         f"thread was running, here the grader's code; {why}"
     )
 
