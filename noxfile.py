@@ -65,6 +65,12 @@ def grade_python(session: nox.Session) -> str:
     return python
 
 
+def maintainers_only(session: nox.Session) -> None:
+    if not os.path.isdir("tests"):
+        session.error("this session is for the course's maintainers: a student repository has no tests/ or "
+                      "bench/; `nox -s grade` is yours")
+
+
 @nox.session
 def grade(session: nox.Session) -> None:
     """Grade exercises/ (or the ids/topics given; --target DIR grades another tree)."""
@@ -114,6 +120,7 @@ def gradebook(session: nox.Session) -> None:
 @nox.session(python=VERIFY_PYTHONS)
 def verify(session: nox.Session) -> None:
     """The repository's own tests: solutions pass, stubs and mutants fail, catalogue agrees, harness survives."""
+    maintainers_only(session)
     install(session, "verify")
     # Every mutant and alternate is graded on the first Python; a third of them on the others.
     env = {} if session.python == VERIFY_PYTHONS[0] else {"PROCLAB_SWEEP": "sample"}
@@ -123,14 +130,18 @@ def verify(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Measure grading times against the speed budgets (reported, not asserted)."""
+    maintainers_only(session)
     install(session, "grade")
     session.run("python", "bench/grade_times.py", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, and the GitHub workflows checked against their schema."""
+    """ruff; the GitHub workflows against their schema and zizmor's security audits; grade.yml against the catalogue."""
     install(session, "lint")
     session.run("ruff", "check", ".")
-    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
-                *[os.path.join(".github/workflows", f) for f in sorted(os.listdir(".github/workflows"))])
+    workflows = [os.path.join(".github/workflows", f) for f in sorted(os.listdir(".github/workflows"))]
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    # --offline: no GitHub API (its online audits need a token); any finding fails the session
+    session.run("zizmor", "--offline", *workflows)
+    session.run("python", "-m", "graders.harness.workflows")  # grade.yml is what the catalogue generates
