@@ -2,11 +2,12 @@
 
 import hashlib
 import os
+from dataclasses import dataclass, field
+
 try:
     import tomllib
 except ImportError:  # Python 3.10, as nox's own interpreter may be: nox brings tomli
     import tomli as tomllib
-from dataclasses import dataclass, field
 
 GRADERS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(GRADERS)

@@ -106,7 +106,6 @@ def sweep_stale() -> None:
     its folders and cgroups carry its pid in their name."""
     import glob
     import re
-
     import shutil
 
     dead, folders = set(), []
