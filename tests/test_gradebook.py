@@ -1,6 +1,8 @@
-"""The gradebook: graded files read safely, each submission from a private copy, a CSV row for everyone always."""
+"""The gradebook: graded files read safely, each submission from a private copy, a CSV row for everyone always,
+a class page and a kept report per student, every student-influenced text shown inert."""
 
 import csv
+import json
 import os
 import re
 import select
@@ -11,12 +13,14 @@ import subprocess
 import sys
 import threading
 import time
+from html.parser import HTMLParser
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import psutil
 import pytest
 from conftest import REPO
 
-from graders.harness import batch, cleanup
+from graders.harness import batch, classpage, cleanup
 from graders.harness.submission import BadSubmission, private_copy, read_graded_file
 
 REL = "exercises/03_pipes/pipe_chain.py"
@@ -164,10 +168,34 @@ with open(os.path.join(args.out, "report.json"), "w") as f:
     if "BADREPORT" in everything:
         f.write("[1, 2")
     else:
-        entries = [{"id": i, "status": "pass" if "PASS" in t else "todo", "score": 10 if "PASS" in t else 0,
-                    **({"flags": ["wrote outside its folder"]} if "FLAG" in t else {})} for i, t in texts.items()]
+        entries = [entry(i, t) for i, t in texts.items()]
         json.dump({"score": 0, "max_score": 40, "exercises": entries, "isolation": "hide " + " ".join(args.hide)}, f)
 """
+# What a stand-in grading says of one exercise file: PASS or FAIL (else todo); MSG:text (to the end of the
+# line) its first failure; LOG:text what the check printed (a kept log); FLAG or FLAGTEXT:text a flag.
+FAKE_ENTRY = """
+def after(text, key):
+    return text.split(key, 1)[1].splitlines()[0] if key in text else None
+
+def entry(ident, text):
+    status = "pass" if "PASS" in text else "fail" if "FAIL" in text else "todo"
+    tests = [{"name": "test_warm_up", "status": "pass", "message": "", "duration": 0.1},
+             {"name": "test_one", "status": status, "duration": 0.1,
+              "message": "" if status == "pass" else after(text, "MSG:") or "not started"},
+             {"name": "test_two", "status": status, "duration": 0.1,
+              "message": "" if status == "pass" else "a later failure"}]
+    if after(text, "LOG:") is not None:
+        log = os.path.join(args.out, "logs", ident, "test_one.log")
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, "w") as f:
+            f.write(after(text, "LOG:") + "\\n")
+        tests[1]["log"] = log
+        tests[1]["message"] += f" [what your code printed, tracebacks included: {log}]"
+    flags = [after(text, "FLAGTEXT:")] if "FLAGTEXT:" in text else ["wrote outside its folder"] * ("FLAG" in text)
+    return {"id": ident, "status": status, "score": 10 if status == "pass" else 0, "tests": tests,
+            **({"flags": flags} if flags else {})}
+"""
+FAKE_GRADE = FAKE_GRADE.replace("texts = {}", FAKE_ENTRY + "texts = {}")
 
 
 def _submission(root, name: str, files: dict) -> None:
@@ -196,6 +224,77 @@ def _rows(path) -> dict:
     return {row["submission"]: row for row in rows}
 
 
+VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr", "source", "area", "base", "embed"}
+ACTIVE = {"script", "img", "iframe", "object", "embed", "frame", "link", "base", "form", "svg:script", "foreignobject",
+          "image", "use", "animate", "set"}
+
+
+class Page(HTMLParser):
+    """A page parsed strictly: every element closed in order (else the test fails), with its attributes,
+    children and the text inside it."""
+
+    def __init__(self, path):
+        super().__init__(convert_charrefs=True)
+        self.path = str(path)
+        self.root = {"tag": "#document", "attrs": {}, "children": [], "text": ""}
+        self.stack, self.elements = [self.root], []
+        with open(path, encoding="utf-8") as f:
+            self.feed(f.read())
+        self.close()
+        assert [el["tag"] for el in self.stack] == ["#document"], f"unclosed elements in {path}: {self.stack[1:]}"
+
+    def handle_starttag(self, tag, attrs, closed=False):
+        element = {"tag": tag, "attrs": dict(attrs), "children": [], "text": ""}
+        self.stack[-1]["children"].append(element)
+        self.elements.append(element)
+        if tag not in VOID and not closed:
+            self.stack.append(element)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs, closed=True)
+
+    def handle_endtag(self, tag):
+        assert tag not in VOID and self.stack[-1]["tag"] == tag, f"</{tag}> closes <{self.stack[-1]['tag']}>"
+        self.stack.pop()
+
+    def handle_data(self, data):
+        for element in self.stack:
+            element["text"] += data
+
+    def find(self, tag: str, cls: str | None = None) -> list[dict]:
+        return [el for el in self.elements if el["tag"] == tag
+                and (cls is None or cls in (el["attrs"].get("class") or "").split())]
+
+    def target(self, link: dict) -> str:
+        """The file a relative link leads to, from this page's folder."""
+        parts = urlsplit(link["attrs"]["href"])
+        assert not (parts.scheme or parts.netloc or parts.query or parts.fragment), link
+        assert not parts.path.startswith("/"), link
+        return os.path.normpath(os.path.join(os.path.dirname(self.path), os.fsdecode(unquote_to_bytes(parts.path))))
+
+    def assert_inert(self) -> None:
+        """No element, attribute or link that runs or loads anything; nothing but the styles inline."""
+        for el in self.elements:
+            assert el["tag"] not in ACTIVE, f"an active <{el['tag']}> in {self.path}"
+            for name, value in el["attrs"].items():
+                assert not name.startswith("on"), f"an event handler {name}={value!r} in {self.path}"
+                assert "javascript:" not in (value or "").lower(), f"{name}={value!r} in {self.path}"
+        csp = [el for el in self.find("meta") if el["attrs"].get("http-equiv") == "Content-Security-Policy"]
+        assert csp and "default-src 'none'" in csp[0]["attrs"]["content"], "no Content-Security-Policy"
+
+
+def _cells(row: dict) -> list[str]:
+    return [cell["text"] for cell in row["children"] if cell["tag"] in ("td", "th")]
+
+
+def _links_resolve(page: Page) -> list[str]:
+    """Every link of the page leads to an existing file; the files, in order."""
+    targets = [page.target(a) for a in page.find("a")]
+    missing = [t for t in targets if not os.path.isfile(t)]
+    assert not missing, f"links of {page.path} to missing files: {missing}"
+    return targets
+
+
 @pytest.mark.timeout(30)
 def test_gradebook_rows_flags_isolation_and_errors(fake, tmp_path, capsys, monkeypatch):
     _submission(fake, "ann", {"exercises/02_states/reaper.py": "PASS", "exercises/03_pipes/pipe_chain.py": "PASS FLAG",
@@ -219,7 +318,8 @@ def test_gradebook_rows_flags_isolation_and_errors(fake, tmp_path, capsys, monke
     assert (ann["reaper"], ann["pipe_chain"], ann["score"], ann["max_score"]) == ("10", "10", "20", "40")
     assert ann["statuses"] == "reaper=pass pipe_chain=pass graceful_worker=todo bank=todo"
     assert ann["flags"] == "pipe_chain: wrote outside its folder" and ann["error"] == ""
-    assert ann["isolation"] == f"hide {os.path.realpath(fake)} {os.path.join(REPO, 'solutions')}"
+    assert ann["isolation"] == (f"hide {os.path.realpath(fake)} {os.path.join(REPO, 'solutions')} "
+                                f"{tmp_path / 'book-reports'}")
     assert rows["ben"]["score"] == "10"
     assert rows["cat"]["statuses"] == "reaper=error pipe_chain=error graceful_worker=error bank=error"
     assert rows["cat"]["error"] == "the grading run wrote no report.json (exit code 1: boom: no report today)"
@@ -274,6 +374,210 @@ def test_an_exception_in_one_submission_stops_no_other(fake, tmp_path, monkeypat
                                     "PermissionError: [Errno 13] Permission denied")
 
 
+def test_csv_cells_that_would_start_a_formula_are_neutralised(tmp_path):
+    exercises = batch.catalogue.load()
+    hostile = ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR",
+               "\nLF"]
+    rows = {}
+    for text in hostile:
+        row = batch._error_row(text, exercises, text)
+        row.update(statuses=text, flags=text, isolation=text)
+        rows[text] = row
+    rows["ann"] = batch._error_row("ann", exercises, "a plain sentence - with = and + inside")
+    book = tmp_path / "book.csv"
+    batch._write_csv(str(book), exercises, rows)
+    with open(book, newline="") as f:
+        written = {row["submission"]: row for row in csv.DictReader(f)}
+    assert set(written) == {"'" + text for text in hostile} | {"ann"}
+    for text in hostile:
+        row = written["'" + text]
+        for column in ("statuses", "flags", "isolation", "error"):
+            assert row[column] == "'" + text, (column, row[column])
+        assert row["score"] == "0" and row["reaper"] == "0"  # numbers stay numbers
+    assert written["ann"]["error"] == "a plain sentence - with = and + inside"
+
+
+@pytest.mark.timeout(30)
+def test_folder_names_that_would_start_a_formula_reach_the_csv_neutralised(fake, tmp_path):
+    names = ["=1+2", "+SUM(1)", "-5", "@A1", "\tx", "\rx", "zoe"]
+    for name in names:
+        _submission(fake, name, {"exercises/02_states/reaper.py": "PASS"})
+    book = tmp_path / "book.csv"
+    assert batch.gradebook(str(fake), str(book), jobs=2) == 0
+    with open(book, newline="") as f:
+        written = [row["submission"] for row in csv.DictReader(f)]
+    assert written == [name if name == "zoe" else "'" + name for name in sorted(names)]
+
+
+def test_normalising_replaces_what_varies_between_students():
+    normalise = classpage.normalise
+    assert normalise("pid 4242 exited after 1.53 s at 0x7f3a9c01 in /tmp/proclab-77/s1/reaper.py") == \
+        "pid <n> exited after <n> s at <hex> in <path>"
+    assert normalise("pid 9 exited after 20 s at 0xdeadbeef in /home/ann/reaper.py") == \
+        "pid <n> exited after <n> s at <hex> in <path>"
+    # the OS's own paths are the lesson: kept, with their numbers replaced
+    assert normalise("state Z in /proc/4242/stat, python3.11,  2nd  try") == \
+        "state Z in /proc/<n>/stat, python3.11, 2nd try"
+
+
+def test_the_first_failure_is_that_of_the_first_check_that_failed():
+    entry = {"tests": [{"status": "pass", "message": ""}, {"status": "todo", "message": "not started"},
+                       {"status": "fail", "message": "the first\x1b[31m <b>"}, {"status": "error", "message": "later"}]}
+    assert classpage.first_failure(entry) == "the first\\x1b[31m <b>"  # sanitised, not yet escaped
+    assert classpage.first_failure({"tests": [{"status": "pass", "message": ""}]}) == ""
+    assert classpage.first_failure({"tests": "not a list"}) == ""
+
+
+def _gradebook_page(fake, tmp_path, **kwargs) -> tuple[dict, Page]:
+    book = tmp_path / "book.csv"
+    assert batch.gradebook(str(fake), str(book), **kwargs) == 0
+    page = Page(tmp_path / "book.html")
+    page.assert_inert()
+    return _rows(book), page
+
+
+@pytest.mark.timeout(30)
+def test_the_class_page_counts_each_first_failure_once_whatever_its_pids_times_paths_and_addresses(fake, tmp_path):
+    for n, (pid, seconds, address) in enumerate([(4242, "1.5", "0x7f3a"), (17, "0.25", "0xdeadbeef"),
+                                                 (99999, "12", "0x1")]):
+        _submission(fake, f"s{n}", {"exercises/02_states/reaper.py":
+                                    f"FAIL MSG:pid {pid} is a zombie after {seconds} s (frame at {address}, "
+                                    f"file /tmp/run-{n}/reaper.py)"})
+    _submission(fake, "s3", {"exercises/02_states/reaper.py": "FAIL MSG:no SIGCHLD handler is installed"})
+    _submission(fake, "s4", {"exercises/02_states/reaper.py": "PASS"})
+    _, page = _gradebook_page(fake, tmp_path, jobs=2)
+    reaper = next(row for row in page.find("tr", "failure") if row["attrs"]["data-exercise"] == "reaper")
+    assert reaper["attrs"]["data-count"] == "3"
+    pattern = next(el for el in page.find("span", "pattern") if el in reaper["children"][2]["children"])
+    assert pattern["text"] == "pid <n> is a zombie after <n> s (frame at <hex>, file <path>)"
+    assert _cells(reaper)[1] == "3 of 4"
+    assert "1 × no SIGCHLD handler is installed" in reaper["text"]
+
+
+@pytest.mark.timeout(30)
+def test_every_student_has_a_kept_report_linked_from_the_class_page(fake, tmp_path):
+    _submission(fake, "ann", {"exercises/02_states/reaper.py": "PASS", "exercises/03_pipes/pipe_chain.py": "FAIL"})
+    _submission(fake, "cat", {"exercises/02_states/reaper.py": "NOREPORT"})
+    _submission(fake, "a #?%&name", {"exercises/02_states/reaper.py": "PASS"})
+    os.makedirs(os.fsencode(fake) + b"/caf\xe9-latin1/exercises/02_states")  # a name that is no UTF-8
+    rows, page = _gradebook_page(fake, tmp_path, jobs=2)
+    students = page.find("tr", "student")
+    assert list(rows) == ["a #?%&name", "ann", "caf\\udce9-latin1", "cat"]  # the CSV escapes the byte
+    assert [_cells(row)[0] for row in students] == ["a #?%&name", "ann", "caf\ufffd-latin1", "cat"]
+    targets = _links_resolve(page)
+    reports = tmp_path / "book-reports"
+    assert targets[0] == str(tmp_path / "book.csv")
+    for name in ("a #?%&name", "ann", os.fsdecode(b"caf\xe9-latin1"), "cat"):
+        assert str(reports / name / "report.html") in targets, name
+        student = Page(reports / name / "report.html")
+        student.assert_inert()
+        assert _links_resolve(student)[0] == str(tmp_path / "book.html")
+    with open(reports / "ann" / "report.json") as f:
+        kept = json.load(f)
+    assert [(e["id"], e["status"]) for e in kept["exercises"]][:2] == [("reaper", "pass"), ("pipe_chain", "fail")]
+    assert not (reports / "cat" / "report.json").exists()  # no report came back: its page says why
+    cat = Page(reports / "cat" / "report.html")
+    assert ("Gradebook error: the grading run wrote no report.json (exit code 1: boom: no report today)"
+            in cat.root["text"])
+    assert "boom: no report today" in cat.find("pre", "log")[0]["text"]  # the grading's own output
+    assert sorted(os.listdir(reports)) == [".proclab-gradebook", "a #?%&name", "ann", os.fsdecode(b"caf\xe9-latin1"),
+                                           "cat"]
+
+
+@pytest.mark.timeout(30)
+def test_the_logs_of_failing_checks_are_kept_and_shown_inert(fake, tmp_path):
+    _submission(fake, "ann", {"exercises/02_states/reaper.py": "FAIL MSG:it broke\nLOG:<iframe src=x></iframe>\x1b[2J"})
+    rows, page = _gradebook_page(fake, tmp_path)
+    folder = tmp_path / "book-reports" / "ann"
+    with open(folder / "report.json") as f:
+        test = json.load(f)["exercises"][0]["tests"][1]
+    assert test["log"] == "logs/reaper/test_one.log"
+    assert test["message"] == "it broke [what your code printed, tracebacks included: logs/reaper/test_one.log]"
+    assert (folder / test["log"]).read_text() == "<iframe src=x></iframe>\x1b[2J\n"
+    student = Page(folder / "report.html")
+    student.assert_inert()
+    assert str(folder / "logs" / "reaper" / "test_one.log") in _links_resolve(student)
+    assert student.find("pre", "log")[0]["text"] == "<iframe src=x></iframe>\\x1b[2J"
+
+
+@pytest.mark.timeout(30)
+def test_a_hostile_folder_name_message_and_flag_are_shown_inert(fake, tmp_path):
+    name = "<img src=x onerror=alert(1)>\"'&"
+    message = "<script>alert('m')</script><!-- \u202e"
+    flag = "<b onmouseover=alert(2)>bold</b>"
+    _submission(fake, name, {"exercises/02_states/reaper.py": f"FAIL MSG:{message}\nFLAGTEXT:{flag}",
+                             **{f"exercises/{ex.topic}/{ex.file}": "PASS" for ex in batch.catalogue.load()[1:]}})
+    rows, page = _gradebook_page(fake, tmp_path)
+    student = Page(tmp_path / "book-reports" / name / "report.html")
+    student.assert_inert()
+    shown = "<script>alert('m')</script><!-- \\u202e"  # the text itself, its invisible character made visible
+    assert _cells(page.find("tr", "student")[0])[0] == name
+    assert shown in page.find("tr", "failure")[0]["text"]
+    assert [_cells(row) for row in page.find("tr", "flagged")] == [[name, "reaper", flag]]
+    assert student.find("h1")[0]["text"] == f"{name}: 30/40"
+    assert shown in student.root["text"] and flag in student.root["text"]
+    for path in (tmp_path / "book.html", tmp_path / "book-reports" / name / "report.html"):
+        assert "<script>" not in path.read_text() and "<b onmouseover" not in path.read_text()
+
+
+@pytest.mark.timeout(30)
+def test_the_class_page_and_reports_are_private_and_hidden_from_graded_code(fake, tmp_path):
+    _submission(fake, "ann", {"exercises/02_states/reaper.py": "PASS"})
+    book = tmp_path / "book.csv"
+    assert batch.gradebook(str(fake), str(book)) == 0
+    reports = tmp_path / "book-reports"
+    assert _rows(book)["ann"]["isolation"].split()[-1] == str(reports)  # a --hide of every grading
+    assert reports.stat().st_mode & 0o777 == 0o700
+    for path in (book, tmp_path / "book.html", reports / "ann" / "report.html", reports / "ann" / "report.json"):
+        assert path.stat().st_mode & 0o777 == 0o600, path  # the owner's only, as the CSV always was
+
+
+def test_a_page_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    path = tmp_path / "book.html"
+    classpage.write_atomic(str(path), "<p>first</p>")
+    assert path.read_text() == "<p>first</p>" and path.stat().st_mode & 0o777 == 0o600  # private, as the CSV
+
+    def refuse(src, dest):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(classpage.os, "replace", refuse)
+    with pytest.raises(OSError):
+        classpage.write_atomic(str(path), "<p>second</p>")
+    assert path.read_text() == "<p>first</p>" and os.listdir(tmp_path) == ["book.html"]
+
+
+@pytest.mark.timeout(30)
+def test_a_class_page_that_cannot_be_written_leaves_the_csv_full(fake, tmp_path, monkeypatch, capsys):
+    _submission(fake, "ann", {"exercises/02_states/reaper.py": "PASS"})
+    monkeypatch.setattr(batch.classpage, "class_page", lambda *args, **kwargs: 1 / 0)
+    book = tmp_path / "book.csv"
+    assert batch.gradebook(str(fake), str(book)) == 0
+    assert _rows(book)["ann"]["score"] == "10"
+    assert f"warning: {tmp_path / 'book.html'} could not be written: ZeroDivisionError" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(30)
+def test_a_folder_that_is_no_gradebooks_reports_is_never_replaced(fake, tmp_path, capsys):
+    _submission(fake, "ann", {"exercises/02_states/reaper.py": "PASS"})
+    (tmp_path / "book-reports").mkdir()
+    (tmp_path / "book-reports" / "precious.txt").write_text("mine")
+    book = tmp_path / "book.csv"
+    assert batch.gradebook(str(fake), str(book)) == 2
+    assert (tmp_path / "book-reports" / "precious.txt").read_text() == "mine" and not book.exists()
+    os.unlink(tmp_path / "book-reports" / "precious.txt")
+    os.rmdir(tmp_path / "book-reports")
+    assert batch.gradebook(str(fake), str(book)) == 0
+    shutil.rmtree(fake / "ann")
+    _submission(fake, "bob", {"exercises/02_states/reaper.py": "PASS"})
+    assert batch.gradebook(str(fake), str(book)) == 0  # its own reports folder: replaced, ann's report gone
+    assert sorted(os.listdir(tmp_path / "book-reports")) == [".proclab-gradebook", "bob"]
+    capsys.readouterr()
+    os.rename(fake, tmp_path / "class-reports")
+    assert batch.gradebook(str(tmp_path / "class-reports"), str(tmp_path / "class.csv")) == 2
+    assert "class-reports would be the folder of the submissions: choose another --csv" in capsys.readouterr().err
+    assert os.listdir(tmp_path / "class-reports") == ["bob"]
+
+
 # The gradebook for real: the CLI grading whole submissions.
 
 
@@ -288,9 +592,20 @@ def _no_leftovers():
     assert not left, f"the gradebook left processes running: {[p.cmdline() for p in left]}"
 
 
-@pytest.mark.timeout(90)
-def test_gradebook_grades_each_submission_from_its_own_copy(tmp_path):
-    """Four submissions: solved, untouched, a FIFO exercise file, a 03_pipes folder linked to a classmate's."""
+HOSTILE = "=1+2<img src=x onerror=alert(1)> #?%"  # a formula, markup and URL syntax in a folder name
+HOSTILE_PIPE_CHAIN = """def run_pipeline(commands, input=b""):
+    print("<b>printed</b> at 0xdeadbeef", flush=True)
+    raise RuntimeError("<script>alert('owned')</script>")
+"""
+NAMES = [HOSTILE, "alice", "bob", "carol", "dave", "erin"]
+
+
+@pytest.fixture(scope="module")
+def real_book(tmp_path_factory):
+    """One real gradebook (the CLI, 2 jobs) of six submissions: solved, untouched, a FIFO exercise file, a 03_pipes
+    folder linked to a classmate's, half-solved, and a hostile one: a flagged reaper (it walks the grader's frames),
+    a pipe_chain that prints and raises markup, its other exercises solved, markup in its folder name."""
+    tmp_path = tmp_path_factory.mktemp("real-book")
     root = tmp_path / "submissions"
     shutil.copytree(os.path.join(REPO, "solutions"), root / "alice" / "exercises", ignore=COPY_IGNORE)
     shutil.copytree(os.path.join(REPO, "exercises"), root / "bob" / "exercises", ignore=COPY_IGNORE)
@@ -300,15 +615,36 @@ def test_gradebook_grades_each_submission_from_its_own_copy(tmp_path):
     shutil.copytree(os.path.join(REPO, "exercises"), root / "dave" / "exercises", ignore=COPY_IGNORE)
     shutil.rmtree(root / "dave" / "exercises" / "03_pipes")
     os.symlink("../../alice/exercises/03_pipes", root / "dave" / "exercises" / "03_pipes")
+    shutil.copytree(os.path.join(REPO, "exercises"), root / "erin" / "exercises", ignore=COPY_IGNORE)
+    for rel in ("02_states/reaper.py", "03_pipes/pipe_chain.py"):
+        shutil.copy(os.path.join(REPO, "solutions", rel), root / "erin" / "exercises" / rel)
+    shutil.copytree(os.path.join(REPO, "solutions"), root / HOSTILE / "exercises", ignore=COPY_IGNORE)
+    shutil.copy(os.path.join(REPO, "tests", "trust", "introspects.py"), root / HOSTILE / "exercises" / "02_states"
+                / "reaper.py")
+    (root / HOSTILE / "exercises" / "03_pipes" / "pipe_chain.py").write_text(HOSTILE_PIPE_CHAIN)
     dest = tmp_path / "book.csv"
     proc = _cli(str(root), "--csv", str(dest), "--jobs", "2", text=True)
-    _, err = proc.communicate(timeout=80)
-    _no_leftovers()
+    try:
+        _, err = proc.communicate(timeout=110)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        _no_leftovers()
     assert proc.returncode == 0, err
-    rows = _rows(dest)
-    assert list(rows) == ["alice", "bob", "carol", "dave"]
+    return tmp_path, _rows(dest), err
 
-    alice, bob, carol, dave = rows.values()
+
+def _name(cell: str) -> str:
+    """A submission's name from its CSV cell: a name that would start a formula has a `'` before it."""
+    return cell[1:] if cell.startswith("'=") else cell
+
+
+@pytest.mark.timeout(150)
+def test_gradebook_grades_each_submission_from_its_own_copy(real_book):
+    _, rows, err = real_book
+    assert [_name(name) for name in rows] == NAMES
+    hostile, alice, bob, carol, dave, erin = rows.values()
     assert alice["statuses"] == "reaper=pass pipe_chain=pass graceful_worker=pass bank=pass", alice
     assert float(alice["score"]) == float(alice["max_score"]) == 40
     assert bob["statuses"] == "reaper=todo pipe_chain=todo graceful_worker=todo bank=todo", bob
@@ -323,9 +659,103 @@ def test_gradebook_grades_each_submission_from_its_own_copy(tmp_path):
     assert dave["flags"].startswith("pipe_chain: exercises/03_pipes is a symbolic link to ../../alice/exercises/"
                                     "03_pipes outside your submission")
 
-    for name in rows:
-        assert re.search(rf"^\[[1-4]/4\] {name}: [\d.]+/40 \(\d+\.\d s\)", err, re.M), err
-    assert re.search(rf"^4 submissions graded into {re.escape(str(dest))} in \d+\.\d s$", err, re.M), err
+    assert erin["statuses"] == "reaper=pass pipe_chain=pass graceful_worker=todo bank=todo", erin
+    assert float(erin["score"]) == 20
+    assert hostile["submission"] == "'" + HOSTILE  # no formula in a spreadsheet
+    assert hostile["statuses"] == "reaper=fail pipe_chain=fail graceful_worker=pass bank=pass", hostile
+    assert float(hostile["score"]) == 20 and "reaper: your code called sys._getframe()" in hostile["flags"]
+
+    for name in NAMES:
+        assert re.search(rf"^\[[1-6]/6\] {re.escape(name)}: [\d.]+/40 \(\d+\.\d s\)", err, re.M), err
+    assert re.search(r"^6 submissions graded into .*book\.csv in \d+\.\d s$", err, re.M), err
+
+
+def _bins(rows: dict, bars: list[dict]) -> list[int]:
+    """How many CSV scores fall in each bar's range: from its low bound up to its high one, the last bar's included."""
+    scores = [float(row["score"]) for row in rows.values()]
+    counts = []
+    for i, bar in enumerate(bars):
+        low, high = float(bar["attrs"]["data-low"]), float(bar["attrs"]["data-high"])
+        counts.append(sum(low <= s < high or (i == len(bars) - 1 and s == high) for s in scores))
+    return counts
+
+
+@pytest.mark.timeout(150)
+def test_the_class_page_shows_the_histogram_pass_rates_flags_and_every_student(real_book):
+    tmp_path, rows, _ = real_book
+    page = Page(tmp_path / "book.html")
+    page.assert_inert()
+    svg = page.find("svg", "histogram")[0]
+    bars = page.find("rect", "bar")
+    counts = [int(bar["attrs"]["data-count"]) for bar in bars]
+    assert len(bars) == 10 and sum(counts) == len(rows) == 6
+    assert counts == _bins(rows, bars) and counts[0] == 2 and counts[5] == 2 and counts[-1] == 1, counts
+    assert [int(el["text"]) for el in page.find("text", "count")] == counts
+    assert [el["text"] for el in page.find("text", "range")][::9] == ["0–4", "36–40"]
+    assert "total score (points out of 40)" in svg["text"] and "submissions" in svg["text"]
+
+    for row in page.find("tr", "exercise"):
+        ident = row["attrs"]["data-exercise"]
+        passed = sum(f"{ident}=pass" in r["statuses"].split() for r in rows.values())
+        assert (row["attrs"]["data-passed"], row["attrs"]["data-graded"]) == (str(passed), "6"), ident
+        assert _cells(row)[1] == f"{passed}/6"
+    assert [row["attrs"]["data-exercise"] for row in page.find("tr", "exercise")] == [
+        "reaper", "pipe_chain", "graceful_worker", "bank"]
+
+    flagged = [_cells(row) for row in page.find("tr", "flagged")]
+    assert {(who, ident) for who, ident, _ in flagged} == {(HOSTILE, "reaper"), ("carol", "pipe_chain"),
+                                                           ("dave", "pipe_chain")}
+    assert any(who == HOSTILE and "sys._getframe()" in flag for who, _, flag in flagged), flagged
+
+    students = page.find("tr", "student")
+    assert [_cells(row)[0] for row in students] == NAMES
+    for row, (cell, csv_row) in zip(students, rows.items()):
+        cells = _cells(row)
+        assert cells[1] == f"{float(csv_row['score']):g}/40", (cell, cells)
+        assert " ".join(f"{ident}={text.split()[0]}" for ident, text in zip(
+            ["reaper", "pipe_chain", "graceful_worker", "bank"], cells[2:6])) == csv_row["statuses"]
+    targets = _links_resolve(page)
+    assert set(targets) == {str(tmp_path / "book.csv"), *(str(tmp_path / "book-reports" / name / "report.html")
+                                                           for name in NAMES)}
+
+
+@pytest.mark.timeout(150)
+def test_each_students_report_is_kept_with_the_logs_of_its_failing_checks(real_book):
+    tmp_path, rows, _ = real_book
+    reports = tmp_path / "book-reports"
+    for name, row in zip(NAMES, rows.values()):
+        with open(reports / name / "report.json") as f:
+            kept = json.load(f)
+        assert " ".join(f"{e['id']}={e['status']}" for e in kept["exercises"]) == row["statuses"], name
+        assert kept["score"] == float(row["score"]), name
+        page = Page(reports / name / "report.html")
+        page.assert_inert()
+        _links_resolve(page)
+    with open(reports / "carol" / "report.json") as f:  # the gradebook's verdict: the refused FIFO
+        pipe_chain = json.load(f)["exercises"][1]
+    assert pipe_chain["status"] == "error" and pipe_chain["flags"][0].startswith(f"{REL} is a named pipe (FIFO)")
+    with open(reports / HOSTILE / "report.json") as f:
+        tests = json.load(f)["exercises"][1]["tests"]
+    logged = [t for t in tests if "log" in t]
+    assert logged and all(t["log"].startswith("logs/pipe_chain/test_") for t in logged), tests
+    assert f"tracebacks included: {logged[0]['log']}]" in logged[0]["message"]
+    assert "<b>printed</b> at 0xdeadbeef" in (reports / HOSTILE / logged[0]["log"]).read_text()
+    page = Page(reports / HOSTILE / "report.html")
+    assert "<b>printed</b> at 0xdeadbeef" in page.find("pre", "log")[0]["text"]
+    assert str(reports / HOSTILE / logged[0]["log"]) in _links_resolve(page)
+
+
+@pytest.mark.timeout(150)
+def test_a_hostile_submission_is_shown_inert_on_every_page(real_book):
+    tmp_path, rows, _ = real_book
+    for path in (tmp_path / "book.html", tmp_path / "book-reports" / HOSTILE / "report.html"):
+        page = Page(path)
+        page.assert_inert()
+        assert HOSTILE in page.root["text"] and "<script>alert('owned')</script>" in page.root["text"], path
+        assert "<script>alert" not in path.read_text() and "<img src" not in path.read_text()
+    page = Page(tmp_path / "book-reports" / HOSTILE / "report.html")
+    assert page.find("h1")[0]["text"] == f"{HOSTILE}: 20/40"
+    assert any("sys._getframe()" in el["text"] for el in page.find("td", "flag"))
 
 
 @pytest.mark.timeout(60)
@@ -352,3 +782,9 @@ def test_a_killed_gradebook_leaves_a_row_for_everyone(tmp_path):
     for name in ("bea", "cy"):
         assert rows[name]["error"] == "not graded: the gradebook was interrupted"
         assert rows[name]["statuses"] == "reaper=error pipe_chain=error graceful_worker=error bank=error"
+    page = Page(tmp_path / "book.html")  # whole, with everyone, each linked to a page that exists
+    assert "1 of 3 submissions graded" in page.find("p", "banner")[0]["text"]
+    assert [_cells(row)[:3] for row in page.find("tr", "student")] == [
+        ["amy", "0/40", "todo 0"], ["bea", "0/40", "not graded"], ["cy", "0/40", "not graded"]]
+    assert len(_links_resolve(page)) == 4
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]  # no temporary file left

@@ -109,7 +109,7 @@ def main(argv=None) -> None:
     p.add_argument("dest", nargs="?")
     p.add_argument("--gradescope", metavar="DEST.zip", help="write the Gradescope autograder bundle instead")
     p.set_defaults(func=cmd_export)
-    p = sub.add_parser("gradebook", help="grade every submission folder in FOLDER into a CSV, each from a private copy")
+    p = sub.add_parser("gradebook", help="grade every submission folder in FOLDER (each from a private copy) into a CSV and a class page")
     p.add_argument("folder")
     p.add_argument("--csv", default="gradebook.csv", help="where the CSV goes (default: gradebook.csv)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
