@@ -112,7 +112,8 @@ def test_grading_does_not_depend_on_root(nobody):
                               "--submit", "pipe_chain=tests/hostile/pipe_chain/forks_hundreds.py")
     assert entries["pipe_chain"]["status"] == "fail"
     messages = " ".join(t["message"] for t in entries["pipe_chain"]["tests"])
-    assert "process budget" in messages or "BlockingIOError" in messages, messages
+    # which check meets the bomb first depends on how fast it forks (the same sentences as test_hostile)
+    assert any(s in messages for s in ("process budget", "BlockingIOError", "no process was running")), messages
 
 
 def test_a_file_that_does_not_compile_is_an_error_named_at_its_line(tmp_path):

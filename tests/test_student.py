@@ -129,17 +129,28 @@ def _processes_mentioning(marker: str) -> list[int]:
     return found
 
 
+_PENDING: dict[int, bytes] = {}
+
+
 def _read_until(stream, needle: str, deadline: float, seen: list[str]) -> bool:
+    """Read STREAM's lines into SEEN until one holds NEEDLE. Reads the raw fd (select() cannot see
+    lines already in a file object's buffer)."""
     import select
-    while time.monotonic() < deadline:
-        if select.select([stream], [], [], 0.2)[0]:
-            line = stream.readline()
-            if not line:
-                return False
-            seen.append(line)
-            if needle in line:
+    fd = stream.fileno()
+    while True:
+        while b"\n" in _PENDING.get(fd, b""):
+            line, _PENDING[fd] = _PENDING[fd].split(b"\n", 1)
+            seen.append(line.decode(errors="replace") + "\n")
+            if needle in seen[-1]:
                 return True
-    return False
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        if select.select([fd], [], [], min(left, 0.2))[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return False
+            _PENDING[fd] = _PENDING.get(fd, b"") + chunk
 
 
 @pytest.fixture
@@ -152,8 +163,9 @@ def watcher(tmp_path):
     stand_in = ("import subprocess, sys; subprocess.run([sys.executable, '-m', 'graders.harness', 'watch', "
                 f"'--target', {str(target)!r}])")
     parent = subprocess.Popen([sys.executable, "-c", stand_in], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                              text=True, start_new_session=True)
+                              start_new_session=True)
     parent.target = target
+    _PENDING.pop(parent.stdout.fileno(), None)
     yield parent
     for pid in _processes_mentioning(str(target)):
         cleanup._signal(pid, signal.SIGKILL)
