@@ -30,6 +30,7 @@ def test_every_untouched_stub_is_todo_and_the_run_fails(tmp_path):
     assert run.report["score"] == 0
 
 
+@pytest.mark.timeout(900)  # one grading of 15-40 files: about a minute on a loaded 2-core machine
 @pytest.mark.parametrize("ex", EXERCISES, ids=[ex.id for ex in EXERCISES])
 def test_every_mutant_fails_and_none_is_flagged(tmp_path, ex):
     """All mutants of an exercise in one grading run. A mutant graded pass is a grader that misses a
@@ -43,6 +44,7 @@ def test_every_mutant_fails_and_none_is_flagged(tmp_path, ex):
     assert not flagged, f"mutants of {ex.id} were flagged: {flagged}"
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("ex", EXERCISES, ids=[ex.id for ex in EXERCISES])
 def test_every_correct_alternate_passes_unflagged(tmp_path, ex):
     """Correct implementations in other styles than the reference's: a grader may demand only what the
