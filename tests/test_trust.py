@@ -143,7 +143,7 @@ def test_the_stage_is_readable_by_its_own_run_only():
 
 
 @needs_root
-@pytest.mark.parametrize("mode", ["patch", "compile"])
+@pytest.mark.parametrize("mode", ["patch", "compile", "marshal"])
 def test_stealing_the_signed_writer_is_flagged(tmp_path, mode):
     _, entry = attack(tmp_path, "steals_the_writer", ident="bank", control="reaper", mode=mode)
     assert entry["flags"], entry

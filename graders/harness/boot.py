@@ -54,7 +54,8 @@ _FRAME_GETTERS = {"sys._getframe", "sys._current_frames"}
 # Code made under a trusted file's name would pass for the grader's own: flagged when the student does it.
 _CODE_MAKERS = {"compile": "compiled code under the name of a grader or standard-library file",
                 "code.__new__": "made a code object under the name of a grader or standard-library file",
-                "marshal.loads": "loaded code with marshal"}
+                "marshal.loads": "loaded code with marshal",
+                "marshal.load": "loaded code with marshal"}
 _MEMORY_CALLS = {"ptrace", "process_vm_readv", "process_vm_writev"}
 _WATCHED_MODULES = ("builtins", "os", "posix", "signal", "select", "time", "errno", "struct", "json",
                     "binascii", "hmac", "threading", "subprocess", "__main__", "graders.harness.frames",
@@ -198,6 +199,60 @@ def install_audit_hook(write, result_fd: int, trusted: tuple[str, ...]) -> None:
                 return None
         return None
 
+    fixed = {ord(c): 0 for c in "NFTS."}
+    fixed.update({ord("i"): 4, ord("I"): 8, ord("g"): 8, ord("y"): 16, ord("r"): 4})
+    lengths = {ord(c): 4 for c in "stuaA"}
+    lengths.update({ord("z"): 1, ord("Z"): 1})
+    counts = {ord("("): 4, ord("["): 4, ord("<"): 4, ord(">"): 4, ord(")"): 1}
+
+    def holds_code(data) -> bool:
+        """Whether a marshal stream may hold a code object (or cannot be read: then it may). Data of
+        ints, strings, bytes and containers is no way around the hook; a code object is."""
+        view = bytes(data)
+
+        def walk(pos: int, depth: int) -> int:  # the end of the object at POS; -1: code or unreadable
+            if depth > 200 or pos >= len(view):
+                return -1
+            kind = view[pos] & 0x7F
+            pos += 1
+            if kind in fixed:
+                return pos + fixed[kind]
+            if kind in lengths:
+                size = lengths[kind]
+                return pos + size + int.from_bytes(view[pos:pos + size], "little")
+            if kind == ord("l"):
+                return pos + 4 + 2 * abs(int.from_bytes(view[pos:pos + 4], "little", signed=True))
+            if kind in (ord("f"), ord("x")):
+                for _ in range(1 if kind == ord("f") else 2):
+                    if pos >= len(view):
+                        return -1
+                    pos += 1 + view[pos]
+                return pos
+            if kind in counts:
+                size = counts[kind]
+                items = int.from_bytes(view[pos:pos + size], "little")
+                pos += size
+                for _ in range(items):
+                    pos = walk(pos, depth + 1)
+                    if pos < 0:
+                        return -1
+                return pos
+            if kind == ord("{"):
+                while pos < len(view) and view[pos] & 0x7F != ord("0"):
+                    pos = walk(pos, depth + 1)
+                    if pos < 0:
+                        return -1
+                    pos = walk(pos, depth + 1)
+                    if pos < 0:
+                        return -1
+                return pos + 1
+            return -1  # "c" (code), "0" out of place, or a kind this reader does not know
+
+        try:
+            return walk(0, 0) < 0
+        except (TypeError, ValueError, IndexError, RecursionError):
+            return True
+
     def hook(event: str, args) -> None:
         if busy[0]:
             return
@@ -219,7 +274,13 @@ def install_audit_hook(write, result_fd: int, trusted: tuple[str, ...]) -> None:
             elif event in code_makers:
                 frame = student_frame(anywhere=False)
                 name = args[1] if event in ("compile", "code.__new__") and len(args) > 1 else ""
-                if frame is not None and (event == "marshal.loads" or str(name).startswith(trusted)):
+                if event == "marshal.loads":
+                    suspect = frame is not None and (not args or holds_code(args[0]))
+                elif event == "marshal.load":  # from a file: the bytes are not shown to the hook
+                    suspect = frame is not None
+                else:
+                    suspect = frame is not None and str(name).startswith(trusted)
+                if suspect:
                     flag(f"{code_makers[event]} ({name})" if name else code_makers[event], frame)
             elif event == "object.__getattr__" and args[1] in frame_attributes:
                 frame = student_frame(anywhere=False)

@@ -1,13 +1,14 @@
 # base: solutions/05_sync/bank.py
 """Not hostile (bank): a correct solution written in a natural, chatty style: logging, warnings,
 traceback.print_exc and print_stack for debugging, a namedtuple, a dataclass, an enum, a helper thread
-started and joined, a subprocess. The reference solution is put in front of
+started and joined, a subprocess, data saved and loaded with marshal. The reference solution is put in front of
 this file by the test. It must pass with no flag: a false flag costs a student every point.
 """
 import collections
 import dataclasses
 import enum
 import logging
+import marshal
 import subprocess
 import sys
 import threading as _threading
@@ -41,6 +42,8 @@ def _chatty_debugging():
     helper.start()
     helper.join()
     subprocess.run(["true"], check=True)
+    snapshot = {"accounts": ["a", "b"], "limits": (1.5, 10 ** 30, -3), "note": b"\xff\x00c", "ok": True}
+    assert marshal.loads(marshal.dumps(snapshot)) == snapshot
 
 
 _QuietBank = Bank  # noqa: F821 - defined by the base

@@ -8,6 +8,8 @@ with os._exit before the module check runs. MODE (filled in by the test) picks h
   a stack walk the student asks for is the student's.
 - "compile": the stack walk runs in code compiled under the name of a standard-library file, so its
   frames would pass for the grader's. Flagged: compiling under a trusted file's name is the student's act.
+- "marshal": the same code, compiled under its own name, renamed inside its marshal bytes and loaded
+  back. Flagged: loading a code object with marshal is the student's act (marshalled data is not).
 """
 import inspect
 import os as _os
@@ -25,6 +27,14 @@ def grab():
 """
 if MODE == "patch":
     _M.STUDENT_FILE = "/nowhere"
+elif MODE == "marshal":
+    # compiled under its own name (not flagged), then renamed inside the marshal bytes and loaded back
+    import marshal as _marshal
+    _name = (_os.__file__.rsplit("/", 1)[0] + "/not_the_student.py").encode()
+    _blob = _marshal.dumps(compile(_SRC, "@@", "exec")).replace(b"\x02@@", bytes([len(_name)]) + _name)
+    _space = {}
+    exec(_marshal.loads(_blob), _space)
+    _grab = _space["grab"]
 else:
     _space = {}
     exec(compile(_SRC, _os.__file__.rsplit("/", 1)[0] + "/not_the_student.py", "exec"), _space)
