@@ -107,9 +107,11 @@ def main(argv=None) -> None:
     p.set_defaults(func=cmd_reset)
     p = sub.add_parser("export", help="write the student template to DEST, or the Gradescope bundle")
     p.add_argument("dest", nargs="?")
-    p.add_argument("--gradescope", metavar="DEST.zip", help="write the Gradescope autograder bundle instead")
+    p.add_argument("--gradescope", metavar="DEST.zip",
+                   help="write the Gradescope autograder bundle instead")
     p.set_defaults(func=cmd_export)
-    p = sub.add_parser("gradebook", help="grade every submission folder in FOLDER (each from a private copy) into a CSV and a class page")
+    p = sub.add_parser("gradebook", help="grade every submission folder in FOLDER (each from a private copy) "
+                                         "into a CSV and a class page")
     p.add_argument("folder")
     p.add_argument("--csv", default="gradebook.csv", help="where the CSV goes (default: gradebook.csv)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
