@@ -311,3 +311,15 @@ def test_partition_balances_runs_and_keeps_catalogue_order():
     sweep = grading.partition(exercises[:1], files, 2)
     assert sorted(s for _, subs in sweep for s in subs) == sorted(files) and len(sweep) == 2
     assert grading.partition(exercises, [], 1)[0][0] == exercises
+
+
+def test_a_sweep_split_over_several_runs_keeps_each_files_verdicts_apart(tmp_path):
+    """Two files of one exercise, graded in two pytest runs at once (one file each): each record names
+    its file, so neither file receives the other's verdicts."""
+    from graders.harness import catalogue
+    reaper = catalogue.by_id()["reaper"]
+    stub, solution = tmp_path / "stub.py", tmp_path / "solution.py"
+    stub.write_text(open(os.path.join(REPO, reaper.relpath)).read())
+    solution.write_text(open(os.path.join(REPO, "solutions", reaper.topic, reaper.file)).read())
+    found = grading.sweep([f"reaper={stub}", f"reaper={solution}"], str(tmp_path / "out"))
+    assert {os.path.basename(p): r["status"] for p, r in found.items()} == {"stub.py": "todo", "solution.py": "pass"}

@@ -56,10 +56,19 @@ def send(record: dict) -> None:
         RESULTS.flush()
 
 
+def variant_of(item) -> str | None:
+    """The submitted file a test grades (a sweep's records name it, so that files graded in several
+    pytest runs at once are told apart); None when it grades the target tree."""
+    callspec = getattr(item, "callspec", None)
+    if callspec and "exercise" in callspec.params:
+        return callspec.params["exercise"]
+    paths = submitted(item.config, exercise_of(item))
+    return paths[0] if paths else None
+
+
 def pytest_collection_finish(session):
     tests = [{"id": exercise_of(item).id, "test": item.name,
-              **({"variant": item.callspec.params["exercise"]}
-                 if getattr(item, "callspec", None) and "exercise" in item.callspec.params else {})}
+              **({"variant": variant_of(item)} if variant_of(item) else {})}
              for item in session.items]
     send({"kind": "collected", "tests": tests, "isolation": IDENTITY.mode if IDENTITY else identity.SAME})
 
@@ -146,9 +155,8 @@ def pytest_runtest_makereport(item, call):
         _sticky((ex.id, path or student_file(item.config, ex)), exc)
     item.proclab_record = {"kind": "verdict", "id": ex.id, "test": item.name, "status": status,
                            "message": message[:MESSAGE_LIMIT]}
-    callspec = getattr(item, "callspec", None)
-    if callspec and "exercise" in callspec.params:
-        item.proclab_record["variant"] = callspec.params["exercise"]
+    if variant_of(item):
+        item.proclab_record["variant"] = variant_of(item)
 
 
 @pytest.hookimpl(hookwrapper=True)
