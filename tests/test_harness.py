@@ -313,10 +313,11 @@ def test_partition_balances_runs_and_keeps_catalogue_order():
     assert grading.partition(exercises, [], 1)[0][0] == exercises
 
 
-def test_a_sweep_split_over_several_runs_keeps_each_files_verdicts_apart(tmp_path):
+def test_a_sweep_split_over_several_runs_keeps_each_files_verdicts_apart(tmp_path, monkeypatch):
     """Two files of one exercise, graded in two pytest runs at once (one file each): each record names
     its file, so neither file receives the other's verdicts."""
     from graders.harness import catalogue
+    monkeypatch.setenv("PROCLAB_JOBS", "2")
     reaper = catalogue.by_id()["reaper"]
     stub, solution = tmp_path / "stub.py", tmp_path / "solution.py"
     stub.write_text(open(os.path.join(REPO, reaper.relpath)).read())
