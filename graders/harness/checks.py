@@ -4,6 +4,7 @@ import ast
 import glob
 import os
 import re
+import sys
 import tempfile
 
 from graders.harness import catalogue
@@ -75,6 +76,11 @@ def catalogue_problems(exercises=None, repo: str = catalogue.REPO) -> list[str]:
         if len(alternates) < MIN_ALTERNATES:
             problems.append(f"{where} has {len(alternates)} correct alternates in graders/alternates/{ex.id}/, "
                             f"needs at least {MIN_ALTERNATES}: add correct implementations in other styles")
+        for path in mutants + alternates:
+            stem = os.path.splitext(os.path.basename(path))[0]
+            if stem in sys.stdlib_module_names:
+                problems.append(f"{where} {os.path.relpath(path, repo)} is named like the standard library's "
+                                f"`{stem}`: graded under that name it would import itself; rename it")
         for mutant in mutants:
             if not mutant_store.bug_of(mutant):
                 problems.append(f"{where} mutant {os.path.relpath(mutant, repo)} needs its bug named: a docstring "
