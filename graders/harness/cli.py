@@ -8,8 +8,7 @@ import os
 import sys
 
 from graders.harness import catalogue
-
-GRADE_DIR = os.environ.get("PROCLAB_GRADE_DIR") or os.path.join(catalogue.REPO, ".grade")
+from graders.harness.student import GRADE_DIR
 
 
 def _interrupt(signum, frame):
