@@ -23,6 +23,20 @@ from conftest import REPO
 from graders.harness import batch, classpage, cleanup
 from graders.harness.submission import BadSubmission, private_copy, read_graded_file
 
+COURSE = batch.catalogue.load()
+IDS = [ex.id for ex in COURSE]
+MAX = sum(ex.points for ex in COURSE)
+EVERY_FILE = {f"exercises/{ex.topic}/{ex.file}": "" for ex in COURSE}  # a submission of every stub, emptied
+
+
+def _entry(report: dict, ident: str) -> dict:
+    return next(entry for entry in report["exercises"] if entry["id"] == ident)
+
+
+def statuses(default: str, **given: str) -> str:
+    """A CSV statuses cell: every exercise of the course in catalogue order, DEFAULT where not GIVEN."""
+    return " ".join(f"{ident}={given.get(ident, default)}" for ident in IDS)
+
 REL = "exercises/03_pipes/pipe_chain.py"
 COPY_IGNORE = shutil.ignore_patterns("__pycache__")
 
@@ -169,7 +183,7 @@ with open(os.path.join(args.out, "report.json"), "w") as f:
         f.write("[1, 2")
     else:
         entries = [entry(i, t) for i, t in texts.items()]
-        json.dump({"score": 0, "max_score": 40, "exercises": entries, "isolation": "hide " + " ".join(args.hide)}, f)
+        json.dump({"score": 0, "max_score": sum(ex.points for ex in catalogue.load()), "exercises": entries, "isolation": "hide " + " ".join(args.hide)}, f)
 """
 # What a stand-in grading says of one exercise file: PASS or FAIL (else todo); MSG:text (to the end of the
 # line) its first failure; LOG:text what the check printed (a kept log); FLAG or FLAGTEXT:text a flag.
@@ -297,13 +311,15 @@ def _links_resolve(page: Page) -> list[str]:
 
 @pytest.mark.timeout(30)
 def test_gradebook_rows_flags_isolation_and_errors(fake, tmp_path, capsys, monkeypatch):
-    _submission(fake, "ann", {"exercises/02_states/reaper.py": "PASS", "exercises/03_pipes/pipe_chain.py": "PASS FLAG",
-                              "exercises/04_signals/graceful_worker.py": "", "exercises/05_sync/bank.py": ""})
+    _submission(fake, "ann", {**EVERY_FILE, "exercises/02_states/reaper.py": "PASS",
+                              "exercises/03_pipes/pipe_chain.py": "PASS FLAG"})
     _submission(fake, "ben", {"02_states/reaper.py": "PASS"})  # the exercise tree directly
     _submission(fake, "cat", {"exercises/02_states/reaper.py": "NOREPORT"})
     _submission(fake, "dan", {"exercises/02_states/reaper.py": "BADREPORT"})
-    _submission(fake, "eve", {"exercises/02_states/reaper.py": "PASS"})
-    (fake / "eve" / "exercises" / "04_signals").mkdir()
+    _submission(fake, "eve", {**{rel: text for rel, text in EVERY_FILE.items()
+                                 if not rel.endswith(("/pipe_chain.py", "/graceful_worker.py"))},
+                              "exercises/02_states/reaper.py": "PASS"})
+    (fake / "eve" / "exercises" / "04_signals").mkdir(exist_ok=True)
     os.mkfifo(fake / "eve" / "exercises" / "04_signals" / "graceful_worker.py")
     (fake / ".hidden").mkdir()
     (fake / "notes.txt").write_text("not a submission")
@@ -312,16 +328,15 @@ def test_gradebook_rows_flags_isolation_and_errors(fake, tmp_path, capsys, monke
     assert batch.gradebook(str(fake), str(book), jobs=2) == 0
     rows = _rows(book)
     assert list(rows) == ["ann", "ben", "cat", "dan", "eve"]
-    assert list(next(iter(rows.values()))) == ["submission", "reaper", "pipe_chain", "graceful_worker", "bank",
-                                              "score", "max_score", "statuses", "flags", "isolation", "error"]
+    assert list(next(iter(rows.values()))) == ["submission", *IDS, "score", "max_score", "statuses", "flags", "isolation", "error"]
     ann = rows["ann"]
-    assert (ann["reaper"], ann["pipe_chain"], ann["score"], ann["max_score"]) == ("10", "10", "20", "40")
-    assert ann["statuses"] == "reaper=pass pipe_chain=pass graceful_worker=todo bank=todo"
+    assert (ann["reaper"], ann["pipe_chain"], ann["score"], ann["max_score"]) == ("10", "10", "20", str(MAX))
+    assert ann["statuses"] == statuses("todo", reaper="pass", pipe_chain="pass")
     assert ann["flags"] == "pipe_chain: wrote outside its folder" and ann["error"] == ""
     assert ann["isolation"] == (f"hide {os.path.realpath(fake)} {os.path.join(REPO, 'solutions')} "
                                 f"{tmp_path / 'book-reports'}")
     assert rows["ben"]["score"] == "10"
-    assert rows["cat"]["statuses"] == "reaper=error pipe_chain=error graceful_worker=error bank=error"
+    assert rows["cat"]["statuses"] == statuses("error")
     assert rows["cat"]["error"] == "the grading run wrote no report.json (exit code 1: boom: no report today)"
     assert rows["dan"]["error"].startswith("report.json cannot be read")
     eve = rows["eve"]
@@ -330,8 +345,8 @@ def test_gradebook_rows_flags_isolation_and_errors(fake, tmp_path, capsys, monke
     assert eve["flags"].startswith("pipe_chain: exercises/03_pipes/pipe_chain.py is missing: git checkout")
     err = capsys.readouterr().err
     assert err.startswith("warning: not running as root, so graded code runs as your own user (same-user mode)")
-    assert re.search(r"^\[1/5\] \w+: \d+/40.* \(\d+\.\d s\), about \d+ s left$", err, re.M), err
-    assert re.search(r"^\[5/5\] \w+: \d+/40.* \(\d+\.\d s\)$", err, re.M), err
+    assert re.search(rf"^\[1/5\] \w+: \d+/{MAX}.* \(\d+\.\d s\), about \d+ s left$", err, re.M), err
+    assert re.search(rf"^\[5/5\] \w+: \d+/{MAX}.* \(\d+\.\d s\)$", err, re.M), err
     assert f"5 submissions graded into {book} in " in err
 
 
@@ -350,7 +365,7 @@ def test_a_hanging_grading_is_killed_with_everything_it_started(fake, tmp_path, 
     grandchild = int((tmp_path / "grandchild.pid").read_text())
     cleanup.reap_zombies()  # it was re-parented to this test process, the subreaper
     assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
-    assert re.search(r"^\[\d/2\] hang: 0/40, grading did not finish within 1.5 s \(1\.\d s\)", capsys.readouterr().err,
+    assert re.search(rf"^\[\d/2\] hang: 0/{MAX}, grading did not finish within 1.5 s \(1\.\d s\)", capsys.readouterr().err,
                      re.M)
 
 
@@ -474,7 +489,8 @@ def test_every_student_has_a_kept_report_linked_from_the_class_page(fake, tmp_pa
         assert _links_resolve(student)[0] == str(tmp_path / "book.html")
     with open(reports / "ann" / "report.json") as f:
         kept = json.load(f)
-    assert [(e["id"], e["status"]) for e in kept["exercises"]][:2] == [("reaper", "pass"), ("pipe_chain", "fail")]
+    kept_statuses = {e["id"]: e["status"] for e in kept["exercises"]}
+    assert (kept_statuses["reaper"], kept_statuses["pipe_chain"]) == ("pass", "fail"), kept_statuses
     assert not (reports / "cat" / "report.json").exists()  # no report came back: its page says why
     cat = Page(reports / "cat" / "report.html")
     assert ("Gradebook error: the grading run wrote no report.json (exit code 1: boom: no report today)"
@@ -486,11 +502,12 @@ def test_every_student_has_a_kept_report_linked_from_the_class_page(fake, tmp_pa
 
 @pytest.mark.timeout(30)
 def test_the_logs_of_failing_checks_are_kept_and_shown_inert(fake, tmp_path):
-    _submission(fake, "ann", {"exercises/02_states/reaper.py": "FAIL MSG:it broke\nLOG:<iframe src=x></iframe>\x1b[2J"})
+    _submission(fake, "ann", {**EVERY_FILE,
+                              "exercises/02_states/reaper.py": "FAIL MSG:it broke\nLOG:<iframe src=x></iframe>\x1b[2J"})
     rows, page = _gradebook_page(fake, tmp_path)
     folder = tmp_path / "book-reports" / "ann"
     with open(folder / "report.json") as f:
-        test = json.load(f)["exercises"][0]["tests"][1]
+        test = _entry(json.load(f), "reaper")["tests"][1]
     assert test["log"] == "logs/reaper/test_one.log"
     assert test["message"] == "it broke [what your code printed, tracebacks included: logs/reaper/test_one.log]"
     assert (folder / test["log"]).read_text() == "<iframe src=x></iframe>\x1b[2J\n"
@@ -506,7 +523,7 @@ def test_a_hostile_folder_name_message_and_flag_are_shown_inert(fake, tmp_path):
     message = "<script>alert('m')</script><!-- \u202e"
     flag = "<b onmouseover=alert(2)>bold</b>"
     _submission(fake, name, {"exercises/02_states/reaper.py": f"FAIL MSG:{message}\nFLAGTEXT:{flag}",
-                             **{f"exercises/{ex.topic}/{ex.file}": "PASS" for ex in batch.catalogue.load()[1:]}})
+                             **{f"exercises/{ex.topic}/{ex.file}": "PASS" for ex in COURSE if ex.id != "reaper"}})
     rows, page = _gradebook_page(fake, tmp_path)
     student = Page(tmp_path / "book-reports" / name / "report.html")
     student.assert_inert()
@@ -514,7 +531,7 @@ def test_a_hostile_folder_name_message_and_flag_are_shown_inert(fake, tmp_path):
     assert _cells(page.find("tr", "student")[0])[0] == name
     assert shown in page.find("tr", "failure")[0]["text"]
     assert [_cells(row) for row in page.find("tr", "flagged")] == [[name, "reaper", flag]]
-    assert student.find("h1")[0]["text"] == f"{name}: 30/40"
+    assert student.find("h1")[0]["text"] == f"{name}: {MAX - 10}/{MAX}"
     assert shown in student.root["text"] and flag in student.root["text"]
     for path in (tmp_path / "book.html", tmp_path / "book-reports" / name / "report.html"):
         assert "<script>" not in path.read_text() and "<b onmouseover" not in path.read_text()
@@ -625,7 +642,7 @@ def real_book(tmp_path_factory):
     dest = tmp_path / "book.csv"
     proc = _cli(str(root), "--csv", str(dest), "--jobs", "2", text=True)
     try:
-        _, err = proc.communicate(timeout=110)
+        _, err = proc.communicate(timeout=420)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -640,33 +657,34 @@ def _name(cell: str) -> str:
     return cell[1:] if cell.startswith("'=") else cell
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(480)
 def test_gradebook_grades_each_submission_from_its_own_copy(real_book):
     _, rows, err = real_book
     assert [_name(name) for name in rows] == NAMES
     hostile, alice, bob, carol, dave, erin = rows.values()
-    assert alice["statuses"] == "reaper=pass pipe_chain=pass graceful_worker=pass bank=pass", alice
-    assert float(alice["score"]) == float(alice["max_score"]) == 40
-    assert bob["statuses"] == "reaper=todo pipe_chain=todo graceful_worker=todo bank=todo", bob
+    assert alice["statuses"] == statuses("pass"), alice
+    assert float(alice["score"]) == float(alice["max_score"]) == MAX
+    assert bob["statuses"] == statuses("todo"), bob
     assert float(bob["score"]) == 0
 
-    assert carol["statuses"] == "reaper=pass pipe_chain=error graceful_worker=pass bank=pass", carol
-    assert float(carol["pipe_chain"]) == 0 and float(carol["score"]) == 30
+    assert carol["statuses"] == statuses("pass", pipe_chain="error"), carol
+    assert float(carol["pipe_chain"]) == 0 and float(carol["score"]) == MAX - 10
     assert carol["flags"].startswith(f"pipe_chain: {REL} is a named pipe (FIFO), not a regular file")
 
-    assert dave["statuses"] == "reaper=todo pipe_chain=error graceful_worker=todo bank=todo", dave
+    linked = {ex.id: "error" for ex in COURSE if ex.topic == "03_pipes"}  # his 03_pipes folder is a link
+    assert dave["statuses"] == statuses("todo", **linked), dave
     assert float(dave["pipe_chain"]) == 0 and float(dave["score"]) == 0  # alice's marks are not his
     assert dave["flags"].startswith("pipe_chain: exercises/03_pipes is a symbolic link to ../../alice/exercises/"
                                     "03_pipes outside your submission")
 
-    assert erin["statuses"] == "reaper=pass pipe_chain=pass graceful_worker=todo bank=todo", erin
+    assert erin["statuses"] == statuses("todo", reaper="pass", pipe_chain="pass"), erin
     assert float(erin["score"]) == 20
     assert hostile["submission"] == "'" + HOSTILE  # no formula in a spreadsheet
-    assert hostile["statuses"] == "reaper=fail pipe_chain=fail graceful_worker=pass bank=pass", hostile
-    assert float(hostile["score"]) == 20 and "reaper: your code called sys._getframe()" in hostile["flags"]
+    assert hostile["statuses"] == statuses("pass", reaper="fail", pipe_chain="fail"), hostile
+    assert float(hostile["score"]) == MAX - 20 and "reaper: your code called sys._getframe()" in hostile["flags"]
 
     for name in NAMES:
-        assert re.search(rf"^\[[1-6]/6\] {re.escape(name)}: [\d.]+/40 \(\d+\.\d s\)", err, re.M), err
+        assert re.search(rf"^\[[1-6]/6\] {re.escape(name)}: [\d.]+/{MAX} \(\d+\.\d s\)", err, re.M), err
     assert re.search(r"^6 submissions graded into .*book\.csv in \d+\.\d s$", err, re.M), err
 
 
@@ -680,7 +698,7 @@ def _bins(rows: dict, bars: list[dict]) -> list[int]:
     return counts
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(480)
 def test_the_class_page_shows_the_histogram_pass_rates_flags_and_every_student(real_book):
     tmp_path, rows, _ = real_book
     page = Page(tmp_path / "book.html")
@@ -689,18 +707,19 @@ def test_the_class_page_shows_the_histogram_pass_rates_flags_and_every_student(r
     bars = page.find("rect", "bar")
     counts = [int(bar["attrs"]["data-count"]) for bar in bars]
     assert len(bars) == 10 and sum(counts) == len(rows) == 6
-    assert counts == _bins(rows, bars) and counts[0] == 2 and counts[5] == 2 and counts[-1] == 1, counts
+    assert counts == _bins(rows, bars) and counts[-1] == 1, counts  # alice alone has every point
+    assert counts[0] == sum(float(row["score"]) < MAX / 10 for row in rows.values()) >= 2, counts  # bob, dave
     assert [int(el["text"]) for el in page.find("text", "count")] == counts
-    assert [el["text"] for el in page.find("text", "range")][::9] == ["0–4", "36–40"]
-    assert "total score (points out of 40)" in svg["text"] and "submissions" in svg["text"]
+    first, last = [el["text"] for el in page.find("text", "range")][::9]
+    assert first.startswith("0–") and last.endswith(f"–{MAX}"), (first, last)
+    assert f"total score (points out of {MAX})" in svg["text"] and "submissions" in svg["text"]
 
     for row in page.find("tr", "exercise"):
         ident = row["attrs"]["data-exercise"]
         passed = sum(f"{ident}=pass" in r["statuses"].split() for r in rows.values())
         assert (row["attrs"]["data-passed"], row["attrs"]["data-graded"]) == (str(passed), "6"), ident
         assert _cells(row)[1] == f"{passed}/6"
-    assert [row["attrs"]["data-exercise"] for row in page.find("tr", "exercise")] == [
-        "reaper", "pipe_chain", "graceful_worker", "bank"]
+    assert [row["attrs"]["data-exercise"] for row in page.find("tr", "exercise")] == IDS
 
     flagged = [_cells(row) for row in page.find("tr", "flagged")]
     assert {(who, ident) for who, ident, _ in flagged} == {(HOSTILE, "reaper"), ("carol", "pipe_chain"),
@@ -711,15 +730,15 @@ def test_the_class_page_shows_the_histogram_pass_rates_flags_and_every_student(r
     assert [_cells(row)[0] for row in students] == NAMES
     for row, (cell, csv_row) in zip(students, rows.items()):
         cells = _cells(row)
-        assert cells[1] == f"{float(csv_row['score']):g}/40", (cell, cells)
+        assert cells[1] == f"{float(csv_row['score']):g}/{MAX}", (cell, cells)
         assert " ".join(f"{ident}={text.split()[0]}" for ident, text in zip(
-            ["reaper", "pipe_chain", "graceful_worker", "bank"], cells[2:6])) == csv_row["statuses"]
+            IDS, cells[2:2 + len(IDS)])) == csv_row["statuses"]
     targets = _links_resolve(page)
     assert set(targets) == {str(tmp_path / "book.csv"), *(str(tmp_path / "book-reports" / name / "report.html")
                                                            for name in NAMES)}
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(480)
 def test_each_students_report_is_kept_with_the_logs_of_its_failing_checks(real_book):
     tmp_path, rows, _ = real_book
     reports = tmp_path / "book-reports"
@@ -732,10 +751,10 @@ def test_each_students_report_is_kept_with_the_logs_of_its_failing_checks(real_b
         page.assert_inert()
         _links_resolve(page)
     with open(reports / "carol" / "report.json") as f:  # the gradebook's verdict: the refused FIFO
-        pipe_chain = json.load(f)["exercises"][1]
+        pipe_chain = _entry(json.load(f), "pipe_chain")
     assert pipe_chain["status"] == "error" and pipe_chain["flags"][0].startswith(f"{REL} is a named pipe (FIFO)")
     with open(reports / HOSTILE / "report.json") as f:
-        tests = json.load(f)["exercises"][1]["tests"]
+        tests = _entry(json.load(f), "pipe_chain")["tests"]
     logged = [t for t in tests if "log" in t]
     assert logged and all(t["log"].startswith("logs/pipe_chain/test_") for t in logged), tests
     assert f"tracebacks included: {logged[0]['log']}]" in logged[0]["message"]
@@ -745,7 +764,7 @@ def test_each_students_report_is_kept_with_the_logs_of_its_failing_checks(real_b
     assert str(reports / HOSTILE / logged[0]["log"]) in _links_resolve(page)
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(480)
 def test_a_hostile_submission_is_shown_inert_on_every_page(real_book):
     tmp_path, rows, _ = real_book
     for path in (tmp_path / "book.html", tmp_path / "book-reports" / HOSTILE / "report.html"):
@@ -754,23 +773,23 @@ def test_a_hostile_submission_is_shown_inert_on_every_page(real_book):
         assert HOSTILE in page.root["text"] and "<script>alert('owned')</script>" in page.root["text"], path
         assert "<script>alert" not in path.read_text() and "<img src" not in path.read_text()
     page = Page(tmp_path / "book-reports" / HOSTILE / "report.html")
-    assert page.find("h1")[0]["text"] == f"{HOSTILE}: 20/40"
+    assert page.find("h1")[0]["text"] == f"{HOSTILE}: {MAX - 20}/{MAX}"
     assert any("sys._getframe()" in el["text"] for el in page.find("td", "flag"))
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(240)
 def test_a_killed_gradebook_leaves_a_row_for_everyone(tmp_path):
     root = tmp_path / "submissions"
     for name in ("amy", "bea", "cy"):
         shutil.copytree(os.path.join(REPO, "exercises"), root / name / "exercises", ignore=COPY_IGNORE)
     dest = tmp_path / "book.csv"
     proc = _cli(str(root), "--csv", str(dest), "--jobs", "1")
-    seen, deadline = b"", time.monotonic() + 40
+    seen, deadline = b"", time.monotonic() + 150
     try:
         while b"[1/3] " not in seen and time.monotonic() < deadline and proc.poll() is None:
             if select.select([proc.stderr], [], [], 0.5)[0]:
                 seen += os.read(proc.stderr.fileno(), 4096)
-        assert b"[1/3] amy: 0/40" in seen, seen
+        assert f"[1/3] amy: 0/{MAX}".encode() in seen, seen
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -778,13 +797,13 @@ def test_a_killed_gradebook_leaves_a_row_for_everyone(tmp_path):
         cleanup.kill_descendants()  # its gradings in progress, re-parented to this test process
     rows = _rows(dest)
     assert list(rows) == ["amy", "bea", "cy"]
-    assert rows["amy"]["statuses"] == "reaper=todo pipe_chain=todo graceful_worker=todo bank=todo"
+    assert rows["amy"]["statuses"] == statuses("todo")
     for name in ("bea", "cy"):
         assert rows[name]["error"] == "not graded: the gradebook was interrupted"
-        assert rows[name]["statuses"] == "reaper=error pipe_chain=error graceful_worker=error bank=error"
+        assert rows[name]["statuses"] == statuses("error")
     page = Page(tmp_path / "book.html")  # whole, with everyone, each linked to a page that exists
     assert "1 of 3 submissions graded" in page.find("p", "banner")[0]["text"]
     assert [_cells(row)[:3] for row in page.find("tr", "student")] == [
-        ["amy", "0/40", "todo 0"], ["bea", "0/40", "not graded"], ["cy", "0/40", "not graded"]]
+        ["amy", f"0/{MAX}", "todo 0"], ["bea", f"0/{MAX}", "not graded"], ["cy", f"0/{MAX}", "not graded"]]
     assert len(_links_resolve(page)) == 4
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]  # no temporary file left

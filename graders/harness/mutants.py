@@ -1,9 +1,12 @@
 """Mutants (plausible wrong implementations) and alternates (correct ones in other styles), for verify.
 
 A mutant that is a small change of the solution is stored as that change: `graders/mutants/<id>/<bug>.patch`,
-a unified diff against `solutions/<topic>/<file>` whose first line is `# Bug: <one sentence>`. One that
-differs throughout is a whole file, `<bug>.py`, whose docstring names its bug. Correct alternates live
-in `graders/alternates/<id>/<style>.py`.
+a unified diff against `solutions/<topic>/<file>` whose first line is `# Bug: <one sentence>`. A family of
+mutants that a blind writer wrote around a correct program of their own is stored as that program (an
+alternate, which verify proves correct) plus one patch per bug against it: the patch's second line is
+`# Against: alternates/<id>/<style>.py` (relative to graders/). One that differs throughout is a whole
+file, `<bug>.py`, whose docstring names its bug. Correct alternates live in
+`graders/alternates/<id>/<style>.py`.
 """
 
 import glob
@@ -83,12 +86,28 @@ def bug_of(path: str) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
+def base_of(ex: catalogue.Exercise, path: str, repo: str = catalogue.REPO) -> str:
+    """The file a .patch mutant changes: the solution, or the alternate its `# Against:` line names."""
+    with open(path) as f:
+        head = f.read().splitlines()[:2]
+    against = [line[len("# Against:"):].strip() for line in head if line.startswith("# Against:")]
+    if not against:
+        return os.path.join(repo, "solutions", ex.topic, ex.file)
+    base = os.path.normpath(os.path.join(repo, "graders", against[0]))
+    if os.path.dirname(base) != os.path.join(repo, "graders", "alternates", ex.id) or not base.endswith(".py"):
+        raise PatchError(f"`# Against: {against[0]}` must name an alternate of {ex.id}: alternates/{ex.id}/<style>.py")
+    return base
+
+
 def materialize(ex: catalogue.Exercise, path: str, dest_dir: str, repo: str = catalogue.REPO) -> str:
-    """A gradable file for a mutant: the .py itself, or the solution with the .patch applied (named
-    <bug>.py in DEST_DIR, so reports show the bug's name)."""
+    """A gradable file for a mutant: the .py itself, or its base (the solution or an alternate) with the
+    .patch applied (named <bug>.py in DEST_DIR, so reports show the bug's name)."""
     if path.endswith(".py"):
         return path
-    with open(os.path.join(repo, "solutions", ex.topic, ex.file)) as f:
+    base = base_of(ex, path, repo)
+    if not os.path.isfile(base):
+        raise PatchError(f"{os.path.relpath(base, repo)}, which the patch changes, does not exist")
+    with open(base) as f:
         original = f.read()
     with open(path) as f:
         patched = apply_patch(original, f.read())

@@ -1,0 +1,65 @@
+"""Build the process tree from /proc, as ps and pstree do.
+
+process_tree() reads pid, comm, state and ppid of every process from /proc/PID/stat and links
+each process to its parent; format_tree() draws a subtree of it like `pstree -p`.
+"""
+
+import os
+
+
+def _read_stat(pid: int):
+    """(ppid, comm, state) of pid, or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            line = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        # Gone before we opened its stat (ENOENT), or between our open and our read: the kernel
+        # answers ESRCH once the descriptor has been released.
+        return None
+    # "4242 (comm) S 4100 ...": comm is whatever the process named itself, up to 15 bytes,
+    # ")" and spaces included, so it ends at the LAST ")" of the line.
+    start, end = line.index(b"("), line.rindex(b")")
+    # The kernel keeps the first 15 bytes of a name, even if that cuts a character in two, and a name need not
+    # be UTF-8 at all: errors="replace" turns each broken sequence into U+FFFD instead of raising.
+    comm = line[start + 1:end].decode("utf-8", errors="replace")
+    fields = line[end + 2:].split()
+    return int(fields[1]), comm, fields[0].decode()
+
+
+def process_tree() -> dict[int, dict]:
+    tree = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue                      # /proc/self, /proc/meminfo, ...
+        pid = int(name)
+        stat = _read_stat(pid)
+        if stat is None:
+            continue
+        ppid, comm, state = stat
+        tree[pid] = {"ppid": ppid, "comm": comm, "state": state, "children": []}
+    # Link children only now, from this one snapshot: a parent seen in the scan gets exactly the
+    # entries that name it as ppid, in increasing order of the int pids (as strings, "12000" < "650").
+    for pid in sorted(tree):
+        parent = tree.get(tree[pid]["ppid"])
+        if parent is not None:
+            parent["children"].append(pid)
+    return tree
+
+
+def _label(tree: dict[int, dict], pid: int) -> str:
+    comm = "".join(c if c.isprintable() else "?" for c in tree[pid]["comm"])
+    return f"{comm}({pid})"
+
+
+def format_tree(tree: dict[int, dict], root: int) -> str:
+    lines = [_label(tree, root)]
+
+    def draw(pid: int, prefix: str) -> None:
+        children = sorted(tree[pid]["children"])
+        for i, child in enumerate(children):
+            last = i == len(children) - 1
+            lines.append(prefix + ("└─" if last else "├─") + _label(tree, child))
+            draw(child, prefix + ("  " if last else "│ "))
+
+    draw(root, "")
+    return "\n".join(lines)
