@@ -14,17 +14,21 @@ Contract
 --------
 process_tree() -> dict[int, dict]
 
-* Scans /proc afresh on every call and returns a new dict with one entry for every process that
-  /proc lists (every directory whose name is a number), keyed by its pid (an int):
+* Scans /proc afresh on every call (keep nothing from an earlier call: a process may rename itself
+  between two calls) and returns a new dict with one entry for every process that /proc lists
+  (every directory whose name is a number), keyed by its pid (an int):
       {"ppid": int, "comm": str, "state": str, "children": list[int]}
 * ppid, comm and state come from /proc/PID/stat. comm is everything between the first "(" and
-  the LAST ")" of that line, exactly as the kernel keeps it, decoded as UTF-8: a process may
-  name itself anything up to 15 bytes, spaces, parentheses, ") R 1 (" and newlines included,
-  so take the fields that follow from after the last ")".
+  the LAST ")" of that line, exactly as the kernel keeps it: a process may name itself anything
+  up to 15 bytes, spaces, parentheses, ") R 1 (" and newlines included, so take the fields that
+  follow from after the last ")".
+* comm is decoded with .decode("utf-8", errors="replace"): the kernel keeps only the first 15
+  bytes of a name, which may cut a character in two, and a name may hold bytes that are not
+  UTF-8 at all; each broken sequence becomes "\\ufffd" (U+FFFD) and the scan goes on.
 * state is the one-letter state that follows comm: R, S, D, T, t, Z, I...
-* children holds the pids of the entries whose ppid is this pid, in increasing order ([] for
-  none). A process whose parent has no entry (pid 1 and kthreadd have ppid 0; a parent that
-  /proc hides from you) keeps its ppid and is in nobody's children.
+* children holds the pids of the entries whose ppid is this pid, in increasing order as ints
+  (650 before 12000; [] for none). A process whose parent has no entry (pid 1 and kthreadd
+  have ppid 0; a parent that /proc hides from you) keeps its ppid and is in nobody's children.
 * Processes come and go while you scan. A process that /proc listed may be gone when you open
   its stat (FileNotFoundError), or when you read it (ProcessLookupError): leave it out and go
   on. Never let such an exception escape.

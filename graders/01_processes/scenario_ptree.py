@@ -1,13 +1,15 @@
 """Scenario for exercises/01_processes/ptree.py: runs beside the student's code, in the sandbox.
 
 `scan` builds a tree of processes below this one, as the test planned it (random shape, awkward names
-set through /proc/self/comm or by exec'ing a symlink, leaves held in the states S, T, Z and R), then
-calls process_tree() twice:
+set through /proc/self/comm or by exec'ing a symlink, one of them not valid UTF-8 once the kernel cut it at
+15 bytes, leaves held in the states S, T, Z and R) and a pair (a parent with two children whose pids are out
+of order in a set and, when the test could move the pid counter, as strings), then calls process_tree()
+twice:
 
 1. with everything standing still: ctx.event("scanned", ...) sends what the student's dict says about
    these processes, then waits at a gate (a FIFO the test holds open) while the test reads the same
    processes from outside, in /proc and with psutil;
-2. after a newcomer was forked, and with two victims that vanish in the middle of the scan, at the
+2. after this process renamed itself and a newcomer was forked, and with two victims that vanish in the middle of the scan, at the
    moment the student's code reaches for them: an audit hook sees the open of /proc/V1/... and kills
    and reaps V1 before the open runs (FileNotFoundError); for V2 it kills it, lets the open succeed on
    the zombie, and a profile function reaps V2 at the next call or return in that thread, before the
@@ -59,8 +61,9 @@ def _gate(path: str) -> bool:
 
 
 def _kept(name: str) -> str:
-    """The name as the kernel keeps it: its first 15 bytes (TASK_COMM_LEN is 16, with the NUL)."""
-    return name.encode()[:15].decode(errors="ignore")
+    """The name as the kernel keeps it: its first 15 bytes (TASK_COMM_LEN is 16, with the NUL), decoded as the
+    contract says (errors="replace": a character cut in two by the 15-byte limit becomes U+FFFD)."""
+    return name.encode()[:15].decode("utf-8", errors="replace")
 
 
 def _set_comm(name: str) -> None:
@@ -80,9 +83,12 @@ def _wait_for(predicate, what: str):
 
 
 def _state(pid: int):
+    """The state letter, read in binary (a comm that is not UTF-8 must not break the grader), or None if gone."""
     try:
-        return osinspect.state(pid)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            line = f.read()
+        return line[line.rindex(b")") + 2:].split()[0].decode()
+    except (OSError, ValueError, IndexError):
         return None
 
 
@@ -176,6 +182,7 @@ class _Tree:
         _HELD.append(self.release_w)
         self.pids: dict[int, int] = {}
         self.top: list[tuple[int, int | None]] = []   # the processes this one forked itself
+        self.pair = None
 
     def grow(self, indexes: list[int]) -> None:
         """Fork the nodes of INDEXES whose parent is this process (-1), and their subtrees; wait until
@@ -228,6 +235,8 @@ class _Tree:
         self.top = [(p, fd) for p, fd in self.top if p != pid]
 
     def take_down(self) -> None:
+        if self.pair is not None:
+            self.pair.close()
         for i, pid in self.pids.items():
             if self.plan[i]["state"] == "T":
                 try:
@@ -260,6 +269,124 @@ class _Tree:
                     os.waitpid(pid, 0)
                 except OSError:
                     pass
+
+
+class _Pair:
+    """P, a child of this process, with exactly two children A and B, made so that only a children list sorted
+    as ints is right: list({A, B}) is in the other order for either insertion order (a set of two small ints
+    iterates in slot order, pid % 8), and, when the test could move the kernel's pid counter (as root, through
+    /proc/sys/kernel/ns_last_pid), sorting them as strings is wrong too ('12000' < '650'). P forks and kills its
+    children on command, over two pipes; the children wait on the release pipe like every S node."""
+
+    def __init__(self, release: int, names: list):
+        self.cmd_r, self.cmd_w = os.pipe()
+        self.rep_r, self.rep_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            self._serve(release, names)
+        os.close(self.cmd_r)
+        os.close(self.rep_w)
+        self.pid = pid
+        self.open = True
+
+    def _serve(self, release: int, names: list) -> None:
+        try:
+            for fd in _HELD:
+                os.close(fd)
+            _HELD.clear()
+            os.close(self.cmd_w)
+            os.close(self.rep_r)
+            _set_comm(names[0])
+            kids = []
+            commands = os.fdopen(self.cmd_r, "rb", buffering=0)
+            for line in iter(commands.readline, b""):
+                word = line.split()
+                if not word or word[0] != b"f" and word[0] != b"k":
+                    break
+                if word[0] == b"f":
+                    kid = os.fork()
+                    if kid == 0:
+                        try:
+                            os.close(self.rep_w)
+                            commands.close()
+                            _set_comm(names[1])
+                            while os.read(release, 1):
+                                pass
+                        finally:
+                            os._exit(0)
+                    kids.append(kid)
+                    os.write(self.rep_w, f"{kid}\n".encode())
+                else:
+                    kid = int(word[1])
+                    os.kill(kid, signal.SIGKILL)
+                    os.waitpid(kid, 0)
+                    kids.remove(kid)
+                    os.write(self.rep_w, b"0\n")
+            os.close(self.rep_w)
+            commands.close()
+            while os.read(release, 1):
+                pass
+            for kid in kids:
+                os.waitpid(kid, 0)
+        finally:
+            os._exit(0)
+
+    def _ask(self, line: bytes) -> int:
+        os.write(self.cmd_w, line)
+        buffer = b""
+        deadline = time.monotonic() + BUILD_DEADLINE
+        while not buffer.endswith(b"\n"):
+            ready, _, _ = select.select([self.rep_r], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(self.rep_r, 64) if ready else b""
+            if not chunk:
+                raise RuntimeError("the grader's pair of processes did not answer (grader bug or overloaded machine)")
+            buffer += chunk
+        return int(buffer)
+
+    def fork(self) -> int:
+        return self._ask(b"f\n")
+
+    def kill(self, kid: int) -> None:
+        self._ask(f"k {kid}\n".encode())
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            os.close(self.cmd_w)
+            os.close(self.rep_r)
+
+
+def _set_order_wrong(a: int, b: int) -> bool:
+    low, high = sorted((a, b))
+    return list({a, b}) != [low, high] and list({b, a}) != [low, high]
+
+
+def _str_order_wrong(a: int, b: int) -> bool:
+    return sorted((str(a), str(b))) != [str(p) for p in sorted((a, b))]
+
+
+def _make_pair(ctx, tree: "_Tree", gate: str, names: list) -> dict:
+    pair = _Pair(tree.release_r, names)
+    tree.top.append((pair.pid, None))
+    tree.pair = pair
+    a = pair.fork()
+    for _ in range(8):                    # a % 8 in 1..6: B can land on either side of it, in the same 8 slots
+        if a % 8 not in (0, 7):
+            break
+        pair.kill(a)
+        a = pair.fork()
+    ctx.event("pair", a=a)                # the test may move the pid counter now (root only)
+    moved = _gate(gate)
+    b = pair.fork()
+    for _ in range(40):
+        if _set_order_wrong(a, b):
+            break
+        pair.kill(b)
+        b = pair.fork()
+    pair.close()
+    ctx.event("paired")                   # the test puts the pid counter back
+    return {"parent": pair.pid, "kids": sorted((a, b)), "set": _set_order_wrong(a, b),
+            "str": _str_order_wrong(a, b), "gate": moved}
 
 
 def _comm(pid: int):
@@ -451,13 +578,14 @@ def _synthetic(student) -> dict:
         return {"raised": _describe(exc), "expected": expected, "expected_raw": expected_raw}
 
 
-def scan(student, ctx, plan, newcomer, victims, gates):
+def scan(student, ctx, plan, newcomer, victims, gates, rename, pair_names):
     me = os.getpid()
     tree = _Tree(plan, ctx.tmp)
     try:
         first = [i for i, s in enumerate(plan) if s["parent"] == -1 and i != newcomer]
         tree.grow(first)
-        ours = {me, *tree.pids.values()}
+        pair = _make_pair(ctx, tree, gates[2], pair_names)
+        ours = {me, *tree.pids.values(), pair["parent"], *pair["kids"]}
 
         # 1. Everything stands still.
         first_dict = None
@@ -472,13 +600,17 @@ def scan(student, ctx, plan, newcomer, victims, gates):
         except NotImplementedError:
             raise
         except BaseException as exc:  # noqa: BLE001
-            ctx.event("scanned", round=1, me=me, pids=tree.pids, raised=_describe(exc))
+            ctx.event("scanned", round=1, me=me, pids=tree.pids, pair=pair, raised=_describe(exc))
         else:
             report = _rows(got, ours)
-            report["phantom"] = _phantoms(got, listed | _listed())
+            after = _listed()
+            report["phantom"] = _phantoms(got, listed | after)
+            # Listed before and after the call: alive all through the scan, so it must have an entry.
+            report["unlisted"] = [(p, _comm(p)) for p in sorted(listed & after)
+                                  if isinstance(got, dict) and p not in got][:3]
             report["thread_entry"] = extra.native_id if isinstance(got, dict) and extra.native_id in got else None
             report["thread_of"] = me
-            ctx.event("scanned", round=1, me=me, pids=tree.pids, raised=None, **report)
+            ctx.event("scanned", round=1, me=me, pids=tree.pids, pair=pair, raised=None, **report)
         parked.set()
         extra.join(1.0)
         if not _gate(gates[0]):
@@ -510,7 +642,9 @@ def scan(student, ctx, plan, newcomer, victims, gates):
         # the dict it is given. Every kind of unprintable character, and a root whose name starts with a space.
         formatted["synthetic"] = _synthetic(student)
 
-        # 2. A newcomer, and two processes that vanish mid-scan.
+        # 2. This process renames itself (what call 1 saw of it is stale now), a newcomer is forked, and two
+        # processes vanish mid-scan.
+        _set_comm(rename)
         tree.grow([newcomer])
         vanisher = _Vanisher(tree, *victims)
         raised = None
@@ -522,10 +656,10 @@ def scan(student, ctx, plan, newcomer, victims, gates):
                 raise
             except BaseException as exc:  # noqa: BLE001
                 raised = _describe(exc)
-        ours = {me, *tree.pids.values()}
+        ours = {me, *tree.pids.values(), pair["parent"], *pair["kids"]}
         report = _rows(got, ours) if raised is None else {}
         report["same_dict"] = got is not None and got is first_dict
-        ctx.event("scanned", round=2, me=me, pids=tree.pids, raised=raised, vanished=vanisher.done,
+        ctx.event("scanned", round=2, me=me, pids=tree.pids, pair=pair, raised=raised, vanished=vanisher.done,
                   format=formatted, **report)
         _gate(gates[1])
         return {"done": True}

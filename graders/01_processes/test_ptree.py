@@ -2,11 +2,13 @@
 
 One sandbox launch feeds every test. The scenario (scenario_ptree.py) builds a tree of processes below
 the process running the student's code, shaped and named afresh for this run (names with spaces,
-parentheses, ") R 1 (", a newline, Chinese; one leaf named by exec'ing a symlink; leaves held in the
-states S, T, Z and R), then calls process_tree() twice. After the first call, while every process
+parentheses, ") R 1 (", a newline, Chinese, one cut by the kernel inside a character so that it is not valid
+UTF-8; one leaf named by exec'ing a symlink; leaves held in the states S, T, Z and R; a parent with two children
+whose pids are out of order in a set and, as root, as strings: the test moves the kernel's pid counter between
+the two forks), then calls process_tree() twice. After the first call, while every process
 stands still at a gate (a FIFO this side holds open), this side reads the same processes from outside
-(/proc/PID/stat as the grader parses it, and psutil) and compares. The second call runs with a newcomer
-forked in between and two processes that vanish at the very moment the student's code opens their
+(/proc/PID/stat as the grader parses it, and psutil) and compares. The second call runs after the process
+running the student's code renamed itself, with a newcomer forked in between, and two processes that vanish at the very moment the student's code opens their
 /proc entry (before the open: FileNotFoundError; between the open and the read: ProcessLookupError),
 made to happen by an audit hook and a profile function in the scenario, never by timing.
 """
@@ -27,6 +29,9 @@ EDGE_SPACES = ["trail ", " lead", "  two  ", "((x)) "]
 UNPRINTABLE = ["new\nli\rne\n", "a\nb\r\n", "\nfi\rrst\n", "tab\the\nr\re\n"]
 CHINESE = ["进程 (树)", "孤儿 进程", "进程描述符"]   # the last is exactly 15 bytes
 LONG = "abcdefghijklmnopqrstuvwxyz"   # more than 15 bytes: the kernel keeps the first 15
+# More than 15 bytes, cut by the kernel in the middle of a Chinese character: the comm it keeps is not valid UTF-8
+# (strict decoding raises UnicodeDecodeError; errors="replace" gives one U+FFFD for the cut character).
+INVALID_UTF8 = ["a进程描述符", "ab进程描述符", "进程 描述符号", "孤儿 进程树"]
 
 
 def _plain() -> str:
@@ -55,7 +60,8 @@ def _plan() -> dict:
     parents = _shape()
     n = len(parents)
     special = random.sample(BREAKS_FIRST_PAREN, 2) + [random.choice(EDGE_SPACES), random.choice(UNPRINTABLE),
-                                                      random.choice(CHINESE), LONG[:random.randrange(16, 27)]]
+                                                      random.choice(CHINESE), LONG[:random.randrange(16, 27)],
+                                                      random.choice(INVALID_UTF8)]
     names = special + [_plain() for _ in range(n - len(special))]
     random.shuffle(names)
     nodes = [{"parent": p, "name": names[i], "state": "S"} for i, p in enumerate(parents)]
@@ -63,13 +69,72 @@ def _plan() -> dict:
     random.shuffle(leaves)
     for i, state in zip(leaves, ["T", "Z", "R"]):
         nodes[i]["state"] = state
+    # The name that is not UTF-8 goes to a node that ends by itself when the scenario's process dies (S or Z):
+    # the harness reads /proc in text mode, and must never have to find it.
+    bad = next(i for i in range(n) if nodes[i]["name"] in INVALID_UTF8)
+    if nodes[bad]["state"] in ("T", "R"):
+        other = next(i for i in range(n) if nodes[i]["state"] == "S")
+        nodes[bad]["name"], nodes[other]["name"] = nodes[other]["name"], nodes[bad]["name"]
     exec_leaf = leaves[3]
     nodes[exec_leaf]["exec"] = True            # its name comes from the file it runs: a symlink to cat
     victims = [n, n + 1]
     newcomer = n + 2
     nodes += [{"parent": -1, "name": _plain(), "state": "S"} for _ in range(2)]
     nodes.append({"parent": -1, "name": random.choice(BREAKS_FIRST_PAREN + EDGE_SPACES + CHINESE), "state": "S"})
-    return {"plan": nodes, "victims": victims, "newcomer": newcomer}
+    return {"plan": nodes, "victims": victims, "newcomer": newcomer, "rename": "renamed" + str(random.randrange(10, 99)),
+            "pair_names": [_plain(), _plain()]}
+
+
+PID_COUNTER = "/proc/sys/kernel/ns_last_pid"
+
+
+def _target(a: int, pid_max: int):
+    """A pid B (the middle of a range of them) such that A and B sort differently as strings and as ints, or None:
+    fewer digits and a larger first digit ('650' > '12000'), else one more digit starting with 1."""
+    digits, lead = len(str(a)), int(str(a)[0])
+    if digits >= 4 and lead < 9:
+        low, high = max(300, (lead + 1) * 10 ** (digits - 2)), 10 ** (digits - 1) - 1
+        if high - low >= 60:
+            return low + (high - low) // 4
+    low, high = 10 ** digits, min(2 * 10 ** digits, pid_max) - 1
+    if lead >= 2 and high - low >= 60:
+        return low + (high - low) // 4
+    return None
+
+
+def _move_pid_counter(a: int):
+    """As root, make the next pid the kernel hands out one that sorts differently from A as a string (the kernel
+    skips pids in use; CRIU moves the counter the same way). Returns the counter's old value to put back, or None
+    when it cannot be moved (not root, no such file, read-only /proc/sys)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        with open("/proc/sys/kernel/pid_max") as f:
+            pid_max = int(f.read())
+        with open(PID_COUNTER) as f:
+            old = int(f.read())
+        target = _target(a, pid_max)
+        if target is None:
+            return None
+        with open(PID_COUNTER, "w") as f:
+            f.write(str(target - 1))
+        return old
+    except (OSError, ValueError):
+        return None
+
+
+def _put_back_pid_counter(old) -> None:
+    """Back to where the counter was (forward again: what was forked meanwhile got low pids, as after a wrap)."""
+    if old is None:
+        return
+    try:
+        with open(PID_COUNTER) as f:
+            now = int(f.read())
+        if now < old:
+            with open(PID_COUNTER, "w") as f:
+                f.write(str(old))
+    except (OSError, ValueError):
+        pass
 
 
 class _Gate:
@@ -88,21 +153,25 @@ class _Gate:
 
 def _outside(pids) -> dict:
     """What the OS says about PIDS, read from this side: /proc/PID/stat parsed from the last ')', psutil."""
+    def stat(pid: int):
+        with open(f"/proc/{pid}/stat", "rb") as f:   # binary: a comm need not be UTF-8
+            line = f.read()
+        end = line.rindex(b")")
+        state, ppid = line[end + 2:].split()[:2]
+        return line[line.index(b"(") + 1:end].decode("utf-8", errors="replace"), state.decode(), int(ppid)
+
     parents = {}
     for other in osinspect.all_pids():   # one pass over /proc for everybody's children
         try:
-            parents[other] = osinspect.ppid(other)
-        except (ProcessLookupError, ValueError, IndexError):
+            parents[other] = stat(other)[2]
+        except (OSError, ValueError, IndexError):   # gone, or not ours to read (same-user mode, hidepid=1)
             pass
     seen = {}
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                line = f.read()
-            end = line.rindex(b")")
-            state, ppid = line[end + 2:].split()[:2]
-            entry = {"comm": line[line.index(b"(") + 1:end].decode(errors="replace"), "state": state.decode(),
-                     "ppid": int(ppid), "children": sorted(c for c, p in parents.items() if p == pid)}
+            comm, state, ppid = stat(pid)
+            entry = {"comm": comm, "state": state,
+                     "ppid": ppid, "children": sorted(c for c, p in parents.items() if p == pid)}
             proc = psutil.Process(pid)
             entry["psutil"] = (proc.ppid(), proc.status())
             seen[pid] = entry
@@ -120,21 +189,30 @@ def _observe(exercise) -> dict:
         return _RUNS[key]
     case = _plan()
     seen: dict = {"case": case}
-    gates = [_Gate(exercise.tmp, name) for name in ("first", "second")]
+    gates = [_Gate(exercise.tmp, name) for name in ("first", "second", "pair")]
+    counter = None
     try:
         with exercise.start("scan", gates=[g.path for g in gates], **case) as run:
+            a = run.event("pair", awaiting="the grader's processes to start")["a"]
+            counter = _move_pid_counter(a)
+            gates[2].release()
+            run.event("paired", awaiting="the grader's processes to start")
+            _put_back_pid_counter(counter)
+            counter = None
             for round_, gate in zip((1, 2), gates):
                 got = run.event("scanned", awaiting=(
                     "process_tree() to return" if round_ == 1 else
                     "process_tree() to return a second time, while two processes vanished in the middle of the scan"))
                 got["pids"] = {int(k): v for k, v in got["pids"].items()}
                 seen[round_] = got
-                seen[f"outside{round_}"] = _outside([got["me"], *got["pids"].values()])
+                pair = got["pair"]
+                seen[f"outside{round_}"] = _outside([got["me"], *got["pids"].values(), pair["parent"], *pair["kids"]])
                 gate.release()
             run.result(awaiting="the scenario to finish")
     except Failure as exc:
         seen["error"] = exc
     finally:
+        _put_back_pid_counter(counter)
         for gate in gates:
             gate.release()
     _RUNS[key] = seen
@@ -145,6 +223,14 @@ def _round(seen: dict, n: int) -> dict:
     if n not in seen:
         raise seen.get("error") or AssertionError("the grader lost track of the scenario: please report this")
     r = seen[n]
+    if r.get("raised") and n == 1 and "UnicodeDecodeError" in r["raised"]:
+        names = ", ".join(repr(spec["name"]) for spec in seen["case"]["plan"] if spec["name"] in INVALID_UTF8)
+        raise AssertionError(
+            f"process_tree() raised {r['raised']} while the grader's processes all stood still. One of them named "
+            f"itself {names}, more than 15 bytes: the kernel keeps only the first 15 bytes of a name, so the comm in "
+            "/proc/PID/stat may end in the middle of a character and is then not valid UTF-8 (a process may also "
+            "name itself with any bytes at all). Decode comm with .decode('utf-8', errors='replace'): each broken "
+            "sequence becomes '\ufffd' and the scan goes on")
     if r.get("raised") and n == 1:
         names = ", ".join(repr(spec["name"].encode()[:15].decode(errors="ignore")) for spec in seen["case"]["plan"]
                           if spec["name"] in BREAKS_FIRST_PAREN + UNPRINTABLE)
@@ -200,6 +286,15 @@ def _ours(seen: dict, n: int) -> list[int]:
     return [r["me"], *[p for p in r["pids"].values() if p not in gone]]
 
 
+def _order_hint(kids) -> str:
+    kids = [k for k in kids if type(k) is int]
+    if len(kids) > 1 and kids == sorted(kids, key=str) != sorted(kids):
+        return ("they are sorted as strings ('12000' comes before '650'), the way the directory names of /proc sort: "
+                "sort the pids as ints, in increasing order")
+    return ("list the children in increasing pid order: a set or a dict keeps no order you can rely on "
+            "(list(set(...)) follows its hash table), so sort the list of ints")
+
+
 # ------------------------------------------------------------------ entries
 
 
@@ -208,9 +303,12 @@ def test_every_process_in_proc_gets_an_entry_keyed_by_its_pid(exercise):
     rows = _entries(seen, 1)
     phantom = (_round(seen, 1).get("phantom") or []) if isinstance(_round(seen, 1), dict) else []
     assert not phantom, (
-        f"process_tree() has an entry for pid {phantom[0]}, which no directory of /proc names (pid 0 is nobody: "
-        "it is only the ppid of pid 1 and kthreadd): give an entry to the processes /proc lists, and to nothing "
-        "else; a process whose parent has no entry keeps its ppid and is in nobody's children")
+        f"process_tree() has an entry for pid {phantom[0]}, which no directory of /proc names ("
+        + ("pid 0 is nobody: it is only the ppid of pid 1 and kthreadd" if phantom and phantom[0] == 0 else
+           "it is the parent of one of the processes you scanned, but /proc hides it from you: it belongs to another "
+           "user")
+        + "): give an entry to the processes /proc lists, and to nothing else; a process whose parent has no entry "
+        "keeps its ppid and is in nobody's children")
     thread = _round(seen, 1).get("thread_entry")
     assert not thread, (
         f"process_tree() has an entry for {thread}, a thread of process {_round(seen, 1).get('thread_of')} (it is in "
@@ -221,6 +319,13 @@ def test_every_process_in_proc_gets_an_entry_keyed_by_its_pid(exercise):
         f"process_tree() has no entry for {_who(seen, 1, missing[0]) if missing else ''} ({len(missing)} of the "
         f"grader's {len(_ours(seen, 1))} processes were missing), though /proc listed it the whole time: every "
         "directory of /proc whose name is a number is a process; give each one an entry")
+    unlisted = _round(seen, 1).get("unlisted") or []
+    assert not unlisted, (
+        f"process_tree() has no entry for pid {unlisted[0][0] if unlisted else ''} "
+        f"(comm {_shown(unlisted[0][1]) if unlisted else ''}), though os.listdir('/proc') listed it both before and "
+        "after the call, so it was there all through your scan: every directory of /proc whose name is a number is "
+        "a process, kernel threads (the children of kthreadd, pid 2) and processes that pid 1 is no ancestor of "
+        "included; list /proc and give each one an entry, rather than walking down from pid 1")
 
 
 def test_each_call_scans_proc_afresh_and_returns_a_new_dict(exercise):
@@ -240,6 +345,15 @@ def test_each_call_scans_proc_afresh_and_returns_a_new_dict(exercise):
     assert not r["same_dict"], (
         "the second call of process_tree() returned the same dict object as the first: build a new dict on every "
         "call")
+    me, now = r["me"], (seen["outside2"].get(r["me"]) or {}).get("comm")
+    before = _entries(seen, 1).get(me, {}).get("comm")
+    if me in rows and now is not None and before != now:
+        got = rows[me]["comm"]
+        assert got == now, (
+            f"the second call of process_tree() says process {me} is named {_shown(got)}, but between the two calls it "
+            f"renamed itself to {_shown(now)} (/proc/{me}/stat says so now; the first call saw {_shown(before)}): a "
+            "process may change its name at any time, so read comm afresh from /proc/PID/stat on every call and "
+            "never keep names from an earlier scan")
 
 
 def test_comm_is_everything_between_the_first_paren_and_the_last(exercise):
@@ -252,7 +366,13 @@ def test_comm_is_everything_between_the_first_paren_and_the_last(exercise):
         got = rows[pid]["comm"]
         if got != o["comm"]:
             hint = "take everything between the first '(' and the LAST ')' of the line, as it is"
-            if got == o["comm"].strip():
+            if "\ufffd" in o["comm"]:
+                how = ("your comm holds lone surrogates ('\\udcXX'): that is errors='surrogateescape', "
+                       if any("\udc80" <= c <= "\udcff" for c in got) else "")
+                hint = (f"these bytes are not valid UTF-8 (the kernel keeps only the first 15 bytes of a name, and "
+                        f"cut a character in two); {how}the contract says to decode comm with "
+                        ".decode('utf-8', errors='replace'), so that each broken sequence becomes one '\ufffd'")
+            elif got == o["comm"].strip():
                 hint = ("keep it exactly as the kernel has it: do not strip it, its spaces and newlines are part of "
                         "the name")
             elif "(" in o["comm"] or ")" in o["comm"] or " " in o["comm"]:
@@ -306,8 +426,8 @@ def test_children_are_the_entries_whose_ppid_it_is_in_increasing_order(exercise)
     for problem in seen[1]["problems"]:
         kind = problem[0]
         if kind == "unsorted":
-            raise AssertionError(f"process_tree()[{problem[1]}]['children'] is {problem[2]}...: list the children "
-                                 "in increasing pid order")
+            raise AssertionError(f"process_tree()[{problem[1]}]['children'] is {problem[2]}...: "
+                                 + _order_hint(problem[2]))
         if kind == "child":
             _, pid, child, its_ppid = problem
             raise AssertionError(
@@ -320,6 +440,15 @@ def test_children_are_the_entries_whose_ppid_it_is_in_increasing_order(exercise)
             raise AssertionError(
                 f"process_tree()[{pid}]['ppid'] is {ppid}, and {ppid} has an entry, but {pid} is not among its "
                 "children: every entry whose parent has an entry is one of that parent's children")
+    pair = seen[1]["pair"]
+    parent, kids = pair["parent"], pair["kids"]
+    o = seen["outside1"].get(parent)
+    if parent in rows and o and o["children"] == kids and all(rows.get(k, {}).get("ppid") == parent for k in kids):
+        got = rows[parent]["children"]
+        assert got == kids, (
+            f"process_tree()[{parent}]['children'] is {got}, but the children of process {parent} are the pids "
+            f"{kids[0]} and {kids[1]} (/proc/{kids[0]}/stat and /proc/{kids[1]}/stat name {parent} as their parent): "
+            + _order_hint(got))
     for pid in _ours(seen, 1):
         o = seen["outside1"].get(pid)
         if not o or pid not in rows:

@@ -218,7 +218,7 @@ class Leftovers:
         for pid in pids:
             try:
                 targets = list(osinspect.fd_targets(pid).values())
-                with open(f"/proc/{pid}/maps") as f:
+                with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as f:  # any file name
                     targets += [line.split(None, 5)[-1].strip() for line in f if "/" in line]
             except (OSError, ProcessLookupError):
                 continue

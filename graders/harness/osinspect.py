@@ -11,7 +11,9 @@ _SIGNAL_FIELDS = ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
 
 def _read(pid: int, name: str) -> str:
     try:
-        with open(f"/proc/{pid}/{name}") as f:
+        # A process may name itself with any bytes (invalid UTF-8, CR, newlines): read them all, whatever the
+        # locale, and let no name make a reader raise.
+        with open(f"/proc/{pid}/{name}", encoding="utf-8", errors="replace", newline="") as f:
             return f.read()
     except (FileNotFoundError, ProcessLookupError):
         raise ProcessLookupError(pid) from None

@@ -19,6 +19,8 @@ def _read_stat(pid: int):
     # "4242 (comm) S 4100 ...": comm is whatever the process named itself, up to 15 bytes,
     # ")" and spaces included, so it ends at the LAST ")" of the line.
     start, end = line.index(b"("), line.rindex(b")")
+    # The kernel keeps the first 15 bytes of a name, even if that cuts a character in two, and a name need not
+    # be UTF-8 at all: errors="replace" turns each broken sequence into U+FFFD instead of raising.
     comm = line[start + 1:end].decode("utf-8", errors="replace")
     fields = line[end + 2:].split()
     return int(fields[1]), comm, fields[0].decode()
@@ -36,7 +38,7 @@ def process_tree() -> dict[int, dict]:
         ppid, comm, state = stat
         tree[pid] = {"ppid": ppid, "comm": comm, "state": state, "children": []}
     # Link children only now, from this one snapshot: a parent seen in the scan gets exactly the
-    # entries that name it as ppid.
+    # entries that name it as ppid, in increasing order of the int pids (as strings, "12000" < "650").
     for pid in sorted(tree):
         parent = tree.get(tree[pid]["ppid"])
         if parent is not None:
