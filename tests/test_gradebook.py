@@ -183,7 +183,8 @@ with open(os.path.join(args.out, "report.json"), "w") as f:
         f.write("[1, 2")
     else:
         entries = [entry(i, t) for i, t in texts.items()]
-        json.dump({"score": 0, "max_score": sum(ex.points for ex in catalogue.load()), "exercises": entries, "isolation": "hide " + " ".join(args.hide)}, f)
+        json.dump({"score": 0, "max_score": sum(ex.points for ex in catalogue.load()), "exercises": entries,
+                   "isolation": "hide " + " ".join(args.hide)}, f)
 """
 # What a stand-in grading says of one exercise file: PASS or FAIL (else todo); MSG:text (to the end of the
 # line) its first failure; LOG:text what the check printed (a kept log); FLAG or FLAGTEXT:text a flag.
@@ -328,7 +329,8 @@ def test_gradebook_rows_flags_isolation_and_errors(fake, tmp_path, capsys, monke
     assert batch.gradebook(str(fake), str(book), jobs=2) == 0
     rows = _rows(book)
     assert list(rows) == ["ann", "ben", "cat", "dan", "eve"]
-    assert list(next(iter(rows.values()))) == ["submission", *IDS, "score", "max_score", "statuses", "flags", "isolation", "error"]
+    assert list(next(iter(rows.values()))) == ["submission", *IDS, "score", "max_score", "statuses", "flags",
+                                              "isolation", "error"]
     ann = rows["ann"]
     assert (ann["reaper"], ann["pipe_chain"], ann["score"], ann["max_score"]) == ("10", "10", "20", str(MAX))
     assert ann["statuses"] == statuses("todo", reaper="pass", pipe_chain="pass")
@@ -365,7 +367,8 @@ def test_a_hanging_grading_is_killed_with_everything_it_started(fake, tmp_path, 
     grandchild = int((tmp_path / "grandchild.pid").read_text())
     cleanup.reap_zombies()  # it was re-parented to this test process, the subreaper
     assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
-    assert re.search(rf"^\[\d/2\] hang: 0/{MAX}, grading did not finish within 1.5 s \(1\.\d s\)", capsys.readouterr().err,
+    assert re.search(rf"^\[\d/2\] hang: 0/{MAX}, grading did not finish within 1.5 s \(1\.\d s\)",
+                     capsys.readouterr().err,
                      re.M)
 
 

@@ -24,6 +24,7 @@ import threading
 import time
 
 from graders.harness import osinspect
+from graders.harness.scenario import pass_gate
 
 GATE_DEADLINE = 8.0     # the test opens each gate as soon as it has looked (its own waits are shorter)
 CHILD_DEADLINE = 4.0    # after cow_fork returned: how long its children may take to finish
@@ -57,25 +58,6 @@ def _send(fd, **msg) -> None:
         os.write(fd, (json.dumps(msg) + "\n").encode())   # < PIPE_BUF: one atomic write
     except OSError:
         pass
-
-
-def _gate(path: str) -> bool:
-    """Block until the test closes its end of the FIFO at PATH (end-of-file), or the deadline."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        end = time.monotonic() + GATE_DEADLINE
-        while True:
-            try:
-                if not os.read(fd, 1):
-                    return True       # no writer left: the test has let us through (perhaps before we came)
-            except BlockingIOError:
-                pass                  # the test still holds its end: wait until it closes it
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            select.select([fd], [], [], left)
-    finally:
-        os.close(fd)
 
 
 def _take(fd) -> bool:
@@ -222,7 +204,7 @@ def cow(student, ctx, size, fill, offsets, mark, gates):
         ctx.event("checkpoint", stage=stage, pid=pid, ppid=os.getppid(), caller=me, where=where,
                   address=address, nbytes=nbytes, problem=problem)
         _send(rep_w, pid=pid, reached=stage)
-        released = _gate(gates[0 if stage == "forked" else 1])
+        released = pass_gate(gates[0 if stage == "forked" else 1], GATE_DEADLINE)
         if stage == "forked" and address is not None and os.getppid() == me:
             os.write(where_w, f"{address} {nbytes}\n".encode())
             select.select([ack_r], [], [], GATE_DEADLINE)    # until the parent's copy is read-only
@@ -292,7 +274,7 @@ def cow(student, ctx, size, fill, offsets, mark, gates):
                           "content": _content(result, size, fill, offsets, mark)}
     report["zero_case"] = _zero_case(student, me, offsets, mark)
     ctx.event("returned", **report)
-    _gate(gates[2])
+    pass_gate(gates[2], GATE_DEADLINE)
 
     # Leave nothing behind: what the student left is reported by the test, not by the harness.
     for pid in list(_children(me)):

@@ -9,7 +9,8 @@ twice:
 1. with everything standing still: ctx.event("scanned", ...) sends what the student's dict says about
    these processes, then waits at a gate (a FIFO the test holds open) while the test reads the same
    processes from outside, in /proc and with psutil;
-2. after this process renamed itself and a newcomer was forked, and with two victims that vanish in the middle of the scan, at the
+2. after this process renamed itself and a newcomer was forked, and with two victims that vanish in the middle
+of the scan, at the
    moment the student's code reaches for them: an audit hook sees the open of /proc/V1/... and kills
    and reaps V1 before the open runs (FileNotFoundError); for V2 it kills it, lets the open succeed on
    the zombie, and a profile function reaps V2 at the next call or return in that thread, before the
@@ -29,6 +30,7 @@ import threading
 import time
 
 from graders.harness import osinspect
+from graders.harness.scenario import pass_gate
 
 BUILD_DEADLINE = 4.0
 GATE_DEADLINE = 8.0
@@ -39,25 +41,6 @@ _HELD: list[int] = []   # write ends this process holds for its own purposes: a 
 
 
 # ------------------------------------------------------------------ small tools
-
-
-def _gate(path: str) -> bool:
-    """Block until the test closes its end of the FIFO at PATH (end-of-file), or the deadline."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        end = time.monotonic() + GATE_DEADLINE
-        while True:
-            try:
-                if not os.read(fd, 1):
-                    return True
-            except BlockingIOError:
-                pass
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            select.select([fd], [], [], left)
-    finally:
-        os.close(fd)
 
 
 def _kept(name: str) -> str:
@@ -376,7 +359,7 @@ def _make_pair(ctx, tree: "_Tree", gate: str, names: list) -> dict:
         pair.kill(a)
         a = pair.fork()
     ctx.event("pair", a=a)                # the test may move the pid counter now (root only)
-    moved = _gate(gate)
+    moved = pass_gate(gate, GATE_DEADLINE)
     b = pair.fork()
     for _ in range(40):
         if _set_order_wrong(a, b):
@@ -613,7 +596,7 @@ def scan(student, ctx, plan, newcomer, victims, gates, rename, pair_names):
             ctx.event("scanned", round=1, me=me, pids=tree.pids, pair=pair, raised=None, **report)
         parked.set()
         extra.join(1.0)
-        if not _gate(gates[0]):
+        if not pass_gate(gates[0], GATE_DEADLINE):
             return {"gate": "timeout"}
 
         # format_tree on the grader's own dict of the subtree (from what it planned and made).
@@ -661,7 +644,7 @@ def scan(student, ctx, plan, newcomer, victims, gates, rename, pair_names):
         report["same_dict"] = got is not None and got is first_dict
         ctx.event("scanned", round=2, me=me, pids=tree.pids, pair=pair, raised=raised, vanished=vanisher.done,
                   format=formatted, **report)
-        _gate(gates[1])
+        pass_gate(gates[1], GATE_DEADLINE)
         return {"done": True}
     finally:
         tree.take_down()

@@ -33,26 +33,10 @@ import signal
 import time
 import traceback
 
-from graders.harness.scenario import Fail
+from graders.harness.scenario import Fail, pass_gate
 
 RAN_ON = "ran-on"
 NOT_EXECUTABLE = "not-executable"
-
-
-def _open_gate(path: str) -> int:
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    os.set_blocking(fd, True)
-    return fd
-
-
-def _pass_gate(path: str) -> None:
-    """Read the FIFO until end-of-file: the test holds it open until it has looked."""
-    fd = _open_gate(path)
-    try:
-        while os.read(fd, 64):
-            pass
-    finally:
-        os.close(fd)
 
 
 def _ran_on(tmp: str, how: str, code: int) -> None:
@@ -229,16 +213,16 @@ def spawns(student, ctx, go, pre, post, finish, env_token, subdir, cases, signal
                   inherited_path=os.path.realpath(inherited_path), high_fd=high,
                   preexec_path=os.path.realpath(preexec_path), cat=os.path.realpath(tools["{cat}"]),
                   others={"asleep": asleep, "zombie": zombie})
-        _pass_gate(go)
+        pass_gate(go)
 
         def hook():                 # preexec_fn: holds the child after the fork, before exec
-            _pass_gate(pre)
+            pass_gate(pre)
             fd = os.open(preexec_path, os.O_WRONLY | os.O_CREAT, 0o600)
             os.set_inheritable(fd, True)   # left open: only the closing of fds after preexec_fn ends it
 
         value = _call(student, ctx, me, argv, preexec_fn=hook)
         ctx.event("returned", value=_plain(value))
-        _pass_gate(finish)
+        pass_gate(finish)
     finally:
         if os.getpid() == me:
             _end_others(asleep, zombie)
@@ -285,6 +269,6 @@ def spawns(student, ctx, go, pre, post, finish, env_token, subdir, cases, signal
             _clear_children()
         ctx.event("case", **report)
         if case.get("stop"):
-            _pass_gate(case["cont"])    # the test has continued the program, if it was still stopped
+            pass_gate(case["cont"])    # the test has continued the program, if it was still stopped
             _settle()
     return {"cases": len(cases)}

@@ -25,24 +25,9 @@ Nothing here decides a verdict: the test does, from what /proc showed it.
 import os
 import signal
 
+from graders.harness.scenario import open_gate, pass_gate
+
 RAN_ON = "ran-on"
-
-
-def _open_gate(path: str) -> int:
-    """Open a FIFO for reading without waiting for a writer, then read it blocking: end-of-file
-    as soon as the test holds it no more (at once if it has already let go)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    os.set_blocking(fd, True)
-    return fd
-
-
-def _pass_gate(path: str) -> None:
-    fd = _open_gate(path)
-    try:
-        while os.read(fd, 64):
-            pass
-    finally:
-        os.close(fd)
 
 
 def _ran_on(tmp: str, how: str, code: int) -> None:
@@ -100,9 +85,9 @@ def calls(student, ctx, calls):
     asleep, zombie = _others()
     try:
         for index, paths in enumerate(calls):
-            gate = _open_gate(paths["gate"])
+            gate = open_gate(paths["gate"])
             ctx.event("calling", index=index, gate_fd=gate, others={"asleep": asleep, "zombie": zombie})
-            _pass_gate(paths["go"])
+            pass_gate(paths["go"])
             try:
                 value = student.report_ids(gate)
             except BaseException as exc:
@@ -114,7 +99,7 @@ def calls(student, ctx, calls):
             if os.getpid() != me:
                 _ran_on(ctx.tmp, f"returned {value!r:.100} from report_ids into the caller's code", 0)
             ctx.event("returned", index=index, value=_plain(value))
-            _pass_gate(paths["finish"])
+            pass_gate(paths["finish"])
             try:
                 os.close(gate)
             except OSError:

@@ -10,15 +10,13 @@ it opens the gate. After cow_fork returns, one more gate, while this side looks 
 /proc: it must be gone (reaped). No sleep orders anything; every wait has a deadline.
 """
 
-import ctypes
-import errno
 import os
 import random
 import signal
 import struct
 import time
 
-from graders.harness import osinspect
+from graders.harness import holding, osinspect
 from graders.harness.outcome import Failure
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -44,34 +42,7 @@ def _plan() -> dict:
             "offsets": [p * PAGE + random.randrange(PAGE) for p in chosen]}
 
 
-class _Gate:
-    """A FIFO held open read-write by the test: the scenario's read blocks until release()."""
 
-    def __init__(self, directory: str, name: str):
-        self.path = os.path.join(directory, name)
-        os.mkfifo(self.path)
-        self.fd = os.open(self.path, os.O_RDWR)
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-def _waiting_in_wait(pid: int) -> bool:
-    """Some thread of pid sleeps in wait4/waitid (the kernel's do_wait): it waits for a child."""
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return False
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/wchan") as f:
-                if f.read().strip() == "do_wait":
-                    return True
-        except OSError:
-            continue
-    return False
 
 
 def _pages(pid: int, address: int, nbytes: int) -> dict:
@@ -105,9 +76,9 @@ def _look(cp: dict) -> dict:
     """Both processes, from outside, while the child waits in checkpoint and the parent in its wait."""
     child, parent = cp["pid"], cp["caller"]
     deadline = time.monotonic() + PARENT_WAIT_DEADLINE
-    while not _waiting_in_wait(parent) and time.monotonic() < deadline:
+    while not osinspect.in_wait(parent) and time.monotonic() < deadline:
         time.sleep(0.002)
-    view = {"parent_waiting": _waiting_in_wait(parent)}
+    view = {"parent_waiting": osinspect.in_wait(parent)}
     try:
         view["child_ppid"] = osinspect.ppid(child)
         view["child_state"] = osinspect.state(child)
@@ -126,82 +97,10 @@ def _look(cp: dict) -> dict:
 
 # -- ptrace: hold the child at the start of its exit, from outside (as test_whoami.py does) ----------------
 
-PTRACE_CONT, PTRACE_DETACH = 7, 17
-PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_GETEVENTMSG = 0x4206, 0x4207, 0x4201
-PTRACE_O_TRACEEXIT, PTRACE_O_EXITKILL = 0x40, 0x100000
-PTRACE_EVENT_EXIT = 6
-WALL = 0x40000000        # __WALL
 EXIT_DEADLINE = 3.0      # after the "written" gate: for the child to reach its exit
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.ptrace.restype = ctypes.c_long
-_libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
 
 
-def _ptrace(request: int, pid: int, addr: int = 0, data: int = 0) -> int:
-    if _libc.ptrace(request, pid, addr, data) == -1:
-        return ctypes.get_errno() or errno.EPERM
-    return 0
-
-
-class _ExitHold:
-    """Seized with PTRACE_O_TRACEEXIT, the child stops at the very start of its exit (its memory still
-    there); the event's message is the wait status it exits with. A SIGKILL ends it with no stop: then the
-    tracer's waitpid reports that status first. Nothing else changes for the child."""
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.error = _ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)
-        self.attached = self.error == 0
-        self.held = False
-        self.status = None
-
-    def poll(self) -> bool:
-        """True once the child is held at its exit or gone; any other stop is passed on at once."""
-        while self.attached and not self.held:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG | WALL)
-            except ChildProcessError:
-                self.attached = False
-                return True
-            if pid == 0:
-                return False
-            if not os.WIFSTOPPED(status):       # gone without an exit stop (SIGKILL)
-                self.status = status
-                self.attached = False
-                return True
-            if status >> 16 == PTRACE_EVENT_EXIT:
-                message = ctypes.c_ulong()
-                if _ptrace(PTRACE_GETEVENTMSG, self.pid, 0, ctypes.addressof(message)) == 0:
-                    self.status = message.value
-                self.held = True
-            else:
-                _ptrace(PTRACE_CONT, self.pid, 0, os.WSTOPSIG(status) if status >> 16 == 0 else 0)
-        return True
-
-    def release(self) -> None:
-        if not self.attached:
-            return
-        self.attached = False
-        if self.held:
-            _ptrace(PTRACE_DETACH, self.pid)
-            return
-        if _ptrace(PTRACE_INTERRUPT, self.pid) != 0:
-            return
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG | WALL)
-            except ChildProcessError:
-                return
-            if pid and os.WIFSTOPPED(status):
-                _ptrace(PTRACE_DETACH, self.pid, 0, os.WSTOPSIG(status) if status >> 16 == 0 else 0)
-                return
-            if pid:
-                return
-            time.sleep(0.002)
-
-
-def _at_exit(hold: _ExitHold, cp: dict, plan: dict) -> dict:
+def _at_exit(hold: holding.ExitHold, cp: dict, plan: dict) -> dict:
     """Wait for the child's exit; while it is held there, read the bytes at the offsets from /proc/PID/mem."""
     deadline = time.monotonic() + EXIT_DEADLINE
     while not hold.poll() and time.monotonic() < deadline:
@@ -233,7 +132,7 @@ def _observe(exercise) -> dict:
         return _RUNS[key]
     plan = _plan()
     seen: dict = {"plan": plan}
-    gates = [_Gate(exercise.tmp, name) for name in ("forked", "written", "returned")]
+    gates = [holding.Gate(exercise.tmp, name) for name in ("forked", "written", "returned")]
     hold = None
     try:
         with exercise.start("cow", gates=[g.path for g in gates], **plan) as run:
@@ -246,7 +145,7 @@ def _observe(exercise) -> dict:
                 if not cp.get("missing"):
                     seen[f"{stage}_view"] = _look(cp)
                     if stage == "written" and cp.get("pid"):
-                        hold = _ExitHold(cp["pid"])
+                        hold = holding.ExitHold(cp["pid"])
                 gate.release()
                 if hold is not None and stage == "written":
                     seen["exit"] = _at_exit(hold, cp, plan) if hold.attached else {"error": hold.error}
@@ -681,7 +580,8 @@ def test_cow_fork_returns_the_parents_buffer_still_full_of_fill(exercise):
     cp = seen.get("forked", {})
     if not cp.get("missing") and cp.get("address") is not None and not _copied_in_child(seen):
         assert ret.get("address") == cp["address"], (
-            f"cow_fork returned a {ret['type']} at address {ret.get('address') or 0:#x}, not the buffer it forked with (at "
+            f"cow_fork returned a {ret['type']} at address {ret.get('address') or 0:#x}, "
+            "not the buffer it forked with (at "
             f"{cp['address']:#x} in both processes): a copy. Return the parent's buffer itself, the very object "
             "that was filled before fork")
     assert not content["others"], (

@@ -8,7 +8,8 @@ whose pids are out of order in a set and, as root, as strings: the test moves th
 the two forks), then calls process_tree() twice. After the first call, while every process
 stands still at a gate (a FIFO this side holds open), this side reads the same processes from outside
 (/proc/PID/stat as the grader parses it, and psutil) and compares. The second call runs after the process
-running the student's code renamed itself, with a newcomer forked in between, and two processes that vanish at the very moment the student's code opens their
+running the student's code renamed itself, with a newcomer forked in between, and two processes that vanish at
+the very moment the student's code opens their
 /proc entry (before the open: FileNotFoundError; between the open and the read: ProcessLookupError),
 made to happen by an audit hook and a profile function in the scenario, never by timing.
 """
@@ -18,7 +19,7 @@ import random
 
 import psutil
 
-from graders.harness import osinspect
+from graders.harness import holding, osinspect
 from graders.harness.outcome import Failure
 
 # Names a process may give itself (at most 15 bytes; /proc/PID/stat shows them raw between parentheses). Every
@@ -81,7 +82,8 @@ def _plan() -> dict:
     newcomer = n + 2
     nodes += [{"parent": -1, "name": _plain(), "state": "S"} for _ in range(2)]
     nodes.append({"parent": -1, "name": random.choice(BREAKS_FIRST_PAREN + EDGE_SPACES + CHINESE), "state": "S"})
-    return {"plan": nodes, "victims": victims, "newcomer": newcomer, "rename": "renamed" + str(random.randrange(10, 99)),
+    return {"plan": nodes, "victims": victims, "newcomer": newcomer,
+            "rename": "renamed" + str(random.randrange(10, 99)),
             "pair_names": [_plain(), _plain()]}
 
 
@@ -137,20 +139,6 @@ def _put_back_pid_counter(old) -> None:
         pass
 
 
-class _Gate:
-    """A FIFO held open read-write by the test: the scenario's read blocks until release()."""
-
-    def __init__(self, directory: str, name: str):
-        self.path = os.path.join(directory, name)
-        os.mkfifo(self.path)
-        self.fd = os.open(self.path, os.O_RDWR)
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
 def _outside(pids) -> dict:
     """What the OS says about PIDS, read from this side: /proc/PID/stat parsed from the last ')', psutil."""
     def stat(pid: int):
@@ -189,7 +177,7 @@ def _observe(exercise) -> dict:
         return _RUNS[key]
     case = _plan()
     seen: dict = {"case": case}
-    gates = [_Gate(exercise.tmp, name) for name in ("first", "second", "pair")]
+    gates = [holding.Gate(exercise.tmp, name) for name in ("first", "second", "pair")]
     counter = None
     try:
         with exercise.start("scan", gates=[g.path for g in gates], **case) as run:

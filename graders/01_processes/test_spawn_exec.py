@@ -26,13 +26,12 @@ No sleep synchronises anything: every step waits for something /proc shows, with
 """
 
 import os
-import platform
 import random
 import secrets
 import signal
 import time
 
-from graders.harness import osinspect
+from graders.harness import holding, osinspect
 from graders.harness.outcome import Failure, Outcome, Timeout
 
 FIND_DEADLINE = 1.0      # for the child to reach preexec_fn, or cat its FIFO (a correct spawn: a few ms)
@@ -43,21 +42,6 @@ MISSING = "proclab-no-such-command"
 SIGNALS = [signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM]
 
 _SEEN: dict = {}
-
-
-class Gate:
-    """A FIFO the test holds open read-write: readers block until release() (end-of-file)."""
-
-    def __init__(self, directory: str, name: str):
-        self.path = os.path.join(directory, name)
-        os.mkfifo(self.path)
-        self.target = os.path.realpath(self.path)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK)
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
 
 # -- the batch, drawn afresh each run ------------------------------------------------------------
@@ -152,42 +136,9 @@ def _fate(pid: int, caller: int) -> str:
     return "zombie" if fields[0] == "Z" else "running"
 
 
-_WAIT_CALLS = {"x86_64": {61, 247}, "aarch64": {260, 95}, "arm64": {260, 95}}.get(platform.machine(), set())
-
-
-def _threads(pid: int) -> list[tuple[str, str]]:
-    """(state letter, what it sleeps in) for every thread of PID: wchan, or 'wait' when the thread is
-    in a wait system call (wait4, waitid) and wchan shows nothing."""
-    found = []
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for tid in tids:
-        base = f"/proc/{pid}/task/{tid}"
-        try:
-            with open(f"{base}/stat") as f:
-                text = f.read()
-            state = text[text.rindex(")") + 2:].split()[0]
-            with open(f"{base}/wchan") as f:
-                wchan = f.read().strip()
-            if wchan in ("", "0"):
-                with open(f"{base}/syscall") as f:
-                    number = f.read().split()[0]
-                wchan = "wait" if number.isdigit() and int(number) in _WAIT_CALLS else wchan
-        except (OSError, ValueError, IndexError):
-            continue
-        found.append((state, wchan))
-    return found
-
-
-def _in_wait(pid: int) -> bool:
-    return any(state == "S" and wchan in ("do_wait", "wait") for state, wchan in _threads(pid))
-
-
 def _stopped(pid: int) -> bool:
     """Stopped by a signal, and past telling its parent so (it sleeps in do_signal_stop)."""
-    threads = _threads(pid)
+    threads = osinspect.threads(pid)
     return bool(threads) and all(state == "T" and wchan in ("do_signal_stop", "") for state, wchan in threads) \
         and any(wchan == "do_signal_stop" for _, wchan in threads)
 
@@ -299,7 +250,7 @@ def _observe(exercise) -> dict:
     if key in _SEEN:
         return _SEEN[key]
     token = secrets.token_hex(4)
-    gates = {name: Gate(exercise.tmp, f"{name}-{token}") for name in ("go", "pre", "post", "finish", "cont")}
+    gates = {name: holding.Gate(exercise.tmp, f"{name}-{token}") for name in ("go", "pre", "post", "finish", "cont")}
     cases = _plan(token, gates["cont"].path)
     result: dict = {"cases": cases, "reports": [None] * len(cases), "end": None}
     keys = ("argv", "raise", "path_trap", "core", "stop", "cont")
@@ -328,7 +279,7 @@ def _observe(exercise) -> dict:
     return result
 
 
-def _read_batch(run, cases: list[dict], result: dict, cont: Gate) -> None:
+def _read_batch(run, cases: list[dict], result: dict, cont: holding.Gate) -> None:
     for i, case in enumerate(cases):
         try:
             if case.get("stop"):
@@ -357,7 +308,7 @@ def _case_event(run, box: dict, timeout: float = POLL) -> bool:
     return True
 
 
-def _watch_stopped(run, case: dict, cont: Gate) -> dict:
+def _watch_stopped(run, case: dict, cont: holding.Gate) -> dict:
     """The program stops itself (SIGSTOP). Find it stopped, wait until the caller sleeps in its wait call
     (a caller whose wait returns when its child stops has returned by then), then continue it (SIGCONT)."""
     run.event("stopping", awaiting=f"the scenario to call {_call(case)}")
@@ -379,7 +330,7 @@ def _watch_stopped(run, case: dict, cont: Gate) -> dict:
             except ProcessLookupError:
                 pass
     deadline = time.monotonic() + FIND_DEADLINE
-    while stopped is not None and "report" not in box and not _in_wait(caller) and time.monotonic() < deadline:
+    while stopped is not None and "report" not in box and not osinspect.in_wait(caller) and time.monotonic() < deadline:
         _case_event(run, box)
     returned_while_stopped = "report" in box and stopped is not None
     if stopped is not None:

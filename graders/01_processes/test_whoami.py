@@ -24,18 +24,11 @@ chooses, because the scenario and the student's child wait at FIFOs the test hol
 No sleep synchronises anything: every step waits for something /proc shows, with a deadline.
 """
 
-import ctypes
-import errno
-import fcntl
 import os
-import platform
 import random
-import select
-import struct
-import termios
 import time
 
-from graders.harness import osinspect
+from graders.harness import holding, osinspect
 from graders.harness.outcome import Failure, Outcome, Timeout
 
 CALLS = 3                # two with short tokens, the last with one bigger than a pipe holds
@@ -51,43 +44,6 @@ CALL = "report_ids(gate)"
 _SEEN: dict = {}         # graded file -> what the launch showed (or the failure that ended it)
 
 
-class Gate:
-    """A FIFO the test holds open read-write: readers block until release() (end-of-file)."""
-
-    def __init__(self, directory: str, name: str):
-        self.path = os.path.join(directory, name)
-        os.mkfifo(self.path)
-        self.target = os.path.realpath(self.path)   # what /proc/PID/fd/N shows for it
-        self.fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK)
-
-    def write(self, data: bytes, deadline: float) -> bool:
-        """Write all of DATA, as fast as a reader takes it; False if the deadline passed first."""
-        view = memoryview(data)
-        poller = select.poll()
-        if self.fd is not None:
-            poller.register(self.fd, select.POLLOUT)
-        while view and self.fd is not None:
-            try:
-                view = view[os.write(self.fd, view):]
-                continue
-            except BlockingIOError:
-                pass
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            poller.poll(min(left, 0.05) * 1000)
-        return not view
-
-    def unread(self) -> int:
-        """Bytes written into the FIFO that nobody has read yet."""
-        if self.fd is None:
-            return 0
-        return struct.unpack("i", fcntl.ioctl(self.fd, termios.FIONREAD, b"\0" * 4))[0]
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
 
 # -- the tokens, drawn afresh each run -----------------------------------------------------------
@@ -119,81 +75,6 @@ def _bytes_shown(data) -> str:
 
 
 # -- ptrace: hold the child at the start of its exit, from outside --------------------------------
-
-PTRACE_CONT, PTRACE_DETACH = 7, 17
-PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_GETEVENTMSG = 0x4206, 0x4207, 0x4201
-PTRACE_O_TRACEEXIT, PTRACE_O_EXITKILL = 0x40, 0x100000
-PTRACE_EVENT_EXIT = 6
-WALL = 0x40000000        # __WALL: wait for a tracee whatever its kind
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.ptrace.restype = ctypes.c_long
-_libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
-
-
-def _ptrace(request: int, pid: int, addr: int = 0, data: int = 0) -> int:
-    if _libc.ptrace(request, pid, addr, data) == -1:
-        return ctypes.get_errno() or errno.EPERM
-    return 0
-
-
-class ExitHold:
-    """The kernel stops a process seized with PTRACE_O_TRACEEXIT at the very start of its exit
-    (before its memory and its files are released): it is neither running its code nor a zombie
-    yet, and its parent's waitpid(pid, 0) sleeps on. The event's message is its exit status.
-    Nothing else changes for the process (PTRACE_SEIZE does not stop it; no exec trap)."""
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.error = _ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)
-        self.attached = self.error == 0
-        self.held = False
-        self.status: int | None = None   # the wait status it is exiting with
-
-    def poll(self) -> bool:
-        """True once the process is held at its exit; any other stop is passed on at once."""
-        while self.attached and not self.held:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG | WALL)
-            except ChildProcessError:
-                self.attached = False
-                break
-            if pid == 0:
-                break
-            if not os.WIFSTOPPED(status):       # gone without an exit stop (SIGKILL)
-                self.attached = False
-                break
-            if status >> 16 == PTRACE_EVENT_EXIT:
-                message = ctypes.c_ulong()
-                if _ptrace(PTRACE_GETEVENTMSG, self.pid, 0, ctypes.addressof(message)) == 0:
-                    self.status = message.value
-                self.held = True
-            else:                               # a signal on its way in: deliver it as it was
-                _ptrace(PTRACE_CONT, self.pid, 0, os.WSTOPSIG(status) if status >> 16 == 0 else 0)
-        return self.held
-
-    def release(self) -> None:
-        if not self.attached:
-            return
-        self.attached = False
-        if self.held:
-            _ptrace(PTRACE_DETACH, self.pid)
-            return
-        # Still running (it never reached its exit): stop it for a moment, then let it go.
-        if _ptrace(PTRACE_INTERRUPT, self.pid) != 0:
-            return
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG | WALL)
-            except ChildProcessError:
-                return
-            if pid and os.WIFSTOPPED(status):
-                _ptrace(PTRACE_DETACH, self.pid, 0, os.WSTOPSIG(status) if status >> 16 == 0 else 0)
-                return
-            if pid:
-                return
-            time.sleep(POLL)
-
 
 # -- /proc, read from outside ------------------------------------------------------------------
 
@@ -251,41 +132,8 @@ def _fate(pid: int, caller: int) -> str:
     return "zombie" if fields[0] == "Z" else "running"
 
 
-_WAIT_CALLS = {"x86_64": {61, 247}, "aarch64": {260, 95}, "arm64": {260, 95}}.get(platform.machine(), set())
-
-
-def _threads(pid: int) -> list[tuple[str, str]]:
-    """(state letter, what it sleeps in) for every thread of PID: wchan, or 'wait' when the thread is
-    in a wait system call (wait4, waitid) and wchan shows nothing."""
-    found = []
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for tid in tids:
-        base = f"/proc/{pid}/task/{tid}"
-        try:
-            with open(f"{base}/stat") as f:
-                text = f.read()
-            state = text[text.rindex(")") + 2:].split()[0]
-            with open(f"{base}/wchan") as f:
-                wchan = f.read().strip()
-            if wchan in ("", "0"):
-                with open(f"{base}/syscall") as f:
-                    number = f.read().split()[0]
-                wchan = "wait" if number.isdigit() and int(number) in _WAIT_CALLS else wchan
-        except (OSError, ValueError, IndexError):
-            continue
-        found.append((state, wchan))
-    return found
-
-
-def _in_wait(pid: int) -> bool:
-    return any(state == "S" and wchan in ("do_wait", "wait") for state, wchan in _threads(pid))
-
-
 def _wchan(pid: int) -> str:
-    threads = _threads(pid)
+    threads = osinspect.threads(pid)
     return threads[0][1] if threads else ""
 
 
@@ -297,7 +145,7 @@ def _holds_write_end(pid: int, links: list[tuple]) -> bool:
 def _caller_waits(caller: int, child: int, links: list[tuple]) -> str | None:
     """Why the child held at its exit may go now: the caller sleeps in a wait call ('wait'), or it
     sleeps and cannot go on before the child's files close: end-of-file on the report pipe ('eof')."""
-    threads = _threads(caller)
+    threads = osinspect.threads(caller)
     if not threads:
         return "gone"
     if any(state == "S" and wchan in ("do_wait", "wait") for state, wchan in threads):
@@ -363,7 +211,7 @@ def _watch_call(run, gates: dict, index: int, pieces: list[bytes]) -> dict:
         if "early" in seen:
             return _after(run, seen, finish, caller)
         if seen["children"]:
-            hold = ExitHold(seen["children"][0]["pid"])
+            hold = holding.ExitHold(seen["children"][0]["pid"])
 
         # Let the child through: the token in two pieces, the second once the first was read.
         deadline = time.monotonic() + PIECE_DEADLINE
@@ -406,7 +254,7 @@ def _watch_call(run, gates: dict, index: int, pieces: list[bytes]) -> dict:
             g.release()
 
 
-def _after(run, seen: dict, finish: Gate, caller: int) -> dict:
+def _after(run, seen: dict, finish: holding.Gate, caller: int) -> dict:
     """report_ids has returned; the scenario waits at `finish`: what did the call leave behind?"""
     value = seen.get("value")
     reported = value.get("child_pid") if isinstance(value, dict) else None
@@ -441,7 +289,7 @@ def _why_stuck(seen: dict, caller: int) -> str:
     for child in seen.get("children", []):
         pid = child["pid"]
         fate = _fate(pid, caller)
-        if fate == "running" and "pipe_write" in _wchan(pid) and _in_wait(caller):
+        if fate == "running" and "pipe_write" in _wchan(pid) and osinspect.in_wait(caller):
             size = len(b"".join(seen["pieces"]))
             parts.append(
                 f"; its child (pid {pid}) is asleep writing its report into the pipe, which is full (a pipe holds "
@@ -467,7 +315,8 @@ def _observe(exercise) -> dict:
     result: dict = {"calls": [], "end": None}
     pieces = [_pieces(big=index == CALLS - 1) for index in range(CALLS)]
     # Every FIFO exists before the launch: the scenario opens them as it goes.
-    gates = [{name: Gate(exercise.tmp, f"{name}-{i}") for name in ("go", "gate", "finish")} for i in range(CALLS)]
+    gates = [{name: holding.Gate(exercise.tmp, f"{name}-{i}") for name in ("go", "gate", "finish")}
+             for i in range(CALLS)]
     try:
         paths = [{name: g.path for name, g in call.items()} for call in gates]
         with exercise.start("calls", calls=paths, timeout=CALL_DEADLINE) as run:

@@ -4,6 +4,7 @@ Every function takes a pid and raises ProcessLookupError when the process is gon
 """
 
 import os
+import platform
 import re
 
 _SIGNAL_FIELDS = ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
@@ -170,3 +171,40 @@ def voluntary_switches(pid: int) -> int:
 
 def thread_count(pid: int) -> int:
     return int(status_fields(pid)["Threads"])
+
+
+# wait4 and waitid, by system-call number: a thread asleep in one of them shows its number in /proc/.../syscall
+# where wchan shows nothing (kernels built without wchan symbols, or a restricted view).
+_WAIT_CALLS = {"x86_64": {61, 247}, "aarch64": {260, 95}, "arm64": {260, 95}}.get(platform.machine(), set())
+
+
+def threads(pid: int) -> list[tuple[str, str]]:
+    """(state letter, what it sleeps in) for every thread of PID: its wchan, or 'wait' when the thread is in a
+    wait system call (wait4, waitid) and wchan shows nothing. [] when PID is gone; a thread that ends
+    meanwhile is left out."""
+    found = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tids:
+        base = f"/proc/{pid}/task/{tid}"
+        try:
+            with open(f"{base}/stat", "rb") as f:
+                text = f.read()
+            state = text[text.rindex(b")") + 2:].split()[0].decode()
+            with open(f"{base}/wchan") as f:
+                wchan = f.read().strip()
+            if wchan in ("", "0"):
+                with open(f"{base}/syscall") as f:
+                    number = f.read().split()[0]
+                wchan = "wait" if number.isdigit() and int(number) in _WAIT_CALLS else wchan
+        except (OSError, ValueError, IndexError):
+            continue
+        found.append((state, wchan))
+    return found
+
+
+def in_wait(pid: int) -> bool:
+    """Some thread of PID sleeps in a wait call (wait4, waitid: the kernel's do_wait): it waits for a child."""
+    return any(state == "S" and wchan in ("do_wait", "wait") for state, wchan in threads(pid))

@@ -1,5 +1,7 @@
 """What scenario code (graders/NN_topic/scenario_<id>.py) imports: it runs beside the student's code."""
 
+import os
+import select
 import time
 
 
@@ -15,3 +17,31 @@ def wait_until(predicate, timeout: float, interval: float = 0.005):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def open_gate(path: str) -> int:
+    """Open the FIFO at PATH for reading without waiting for a writer, then make it blocking: a read sleeps
+    while the test holds the FIFO's other end and gives end-of-file once it lets go (at once if it already has)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    os.set_blocking(fd, True)
+    return fd
+
+
+def pass_gate(path: str, timeout: float | None = None) -> bool:
+    """Wait at the FIFO gate at PATH until the test lets go of it (end-of-file): True; False when TIMEOUT
+    seconds passed first (None: no deadline of its own, the test's timeout ends the scenario)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                if not os.read(fd, 64):
+                    return True       # no writer left: the test has let us through (perhaps before we came)
+            except BlockingIOError:
+                pass                  # the test still holds its end
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            select.select([fd], [], [], left)
+    finally:
+        os.close(fd)
