@@ -14,7 +14,29 @@ import struct
 import termios
 import time
 
+from graders.harness import osinspect
+
 POLL = 0.002
+LOOK_INTERVAL = 0.003    # s between two looks at /proc
+QUIET_LOOKS = 3          # identical looks in a row, all threads asleep: >= 6 ms, more than the GIL's 5 ms interval
+
+
+def settle(pid: int, timeout: float) -> tuple[dict, bool]:
+    """Wait until process PID is quiet: every thread asleep (S), nothing changing over QUIET_LOOKS looks in a
+    row (CPU time, context switches). Returns (the last osinspect.task_samples, whether it fell quiet within
+    TIMEOUT seconds); a process that is gone counts as quiet."""
+    end = time.monotonic() + timeout
+    last, same = None, 0
+    while True:
+        snap = osinspect.task_samples(pid)
+        asleep = bool(snap) and all(state == "S" for state, _, _ in snap.values())
+        same = same + 1 if asleep and snap == last else (1 if asleep else 0)
+        if same >= QUIET_LOOKS or not snap:
+            return snap, True
+        if time.monotonic() >= end:
+            return snap, False
+        last = snap
+        time.sleep(LOOK_INTERVAL)
 
 
 class Gate:

@@ -208,3 +208,88 @@ def threads(pid: int) -> list[tuple[str, str]]:
 def in_wait(pid: int) -> bool:
     """Some thread of PID sleeps in a wait call (wait4, waitid: the kernel's do_wait): it waits for a child."""
     return any(state == "S" and wchan in ("do_wait", "wait") for state, wchan in threads(pid))
+
+
+_CLOCK_TICK_MS = 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def _read_path(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        return f.read()
+
+
+def task_sample(pid: int, tid: int):
+    """(state letter, CPU time in ms, context switches) of one thread, or None once it is gone. The CPU time is
+    exact (sched's se.sum_exec_runtime) where the kernel shows it, else utime+stime in clock ticks."""
+    base = f"/proc/{pid}/task/{tid}"
+    try:
+        stat = _read_path(f"{base}/stat")
+        fields = stat[stat.rindex(")") + 2:].split()
+        status = _read_path(f"{base}/status")
+        switches = sum(int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")))
+        cpu = (int(fields[11]) + int(fields[12])) * _CLOCK_TICK_MS
+        try:
+            for line in _read_path(f"{base}/sched").splitlines():   # exact, where the kernel shows it
+                if line.startswith("se.sum_exec_runtime"):
+                    cpu = float(line.split()[-1])
+                    break
+        except OSError:
+            pass
+        return fields[0], cpu, switches
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# Blocking system calls that can take a timeout, by machine: number -> (name, argument holding the timeout in
+# /proc/PID/task/TID/syscall (1 = the first), how that argument says "no timeout": "null" pointer or "neg" -1).
+# None: the call itself is a sleep.
+_TIMED_CALLS = {
+    "x86_64": {202: ("futex", 4, "null"), 35: ("nanosleep", None, None), 230: ("clock_nanosleep", None, None),
+               23: ("select", 5, "null"), 270: ("pselect6", 5, "null"), 7: ("poll", 3, "neg"),
+               271: ("ppoll", 3, "null"), 232: ("epoll_wait", 4, "neg"), 281: ("epoll_pwait", 4, "neg"),
+               441: ("epoll_pwait2", 4, "null"), 128: ("rt_sigtimedwait", 3, "null")},
+    "aarch64": {98: ("futex", 4, "null"), 101: ("nanosleep", None, None), 115: ("clock_nanosleep", None, None),
+                72: ("pselect6", 5, "null"), 73: ("ppoll", 3, "null"), 22: ("epoll_pwait", 4, "neg"),
+                441: ("epoll_pwait2", 4, "null"), 137: ("rt_sigtimedwait", 3, "null")},
+}.get(os.uname().machine, {})
+
+
+def wait_kind(pid: int, tid: int):
+    """How a sleeping thread waits, from /proc/PID/task/TID/syscall: ("timed", call) when the system call it
+    sleeps in ends on its own after a while (a wait with a timeout, a sleep), ("untimed", call) when only
+    another thread or a signal can end it, None when this side cannot tell (running, unknown machine...)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+            fields = f.read().split()
+        nr = int(fields[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    known = _TIMED_CALLS.get(nr)
+    if known is None:
+        return ("untimed", f"system call {nr}") if nr >= 0 else None
+    name, arg, none = known
+    if arg is None:
+        return "timed", name
+    try:
+        value = int(fields[arg], 16)
+    except (ValueError, IndexError):
+        return None
+    if none == "null":
+        return ("untimed" if value == 0 else "timed"), name
+    low = value & 0xFFFFFFFF
+    return ("untimed" if low >= 0x80000000 else "timed"), name
+
+
+def task_samples(pid: int) -> dict[int, tuple]:
+    """task_sample of every thread of PID, by thread id ({} once PID is gone)."""
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return {}
+    samples = {}
+    for tid in tids:
+        seen = task_sample(pid, tid)
+        if seen is not None:
+            samples[tid] = seen
+    return samples

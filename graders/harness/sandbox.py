@@ -378,7 +378,8 @@ class Sandbox:
             self.limits["RLIMIT_NPROC"] = TASK_BUDGET  # a fresh uid: the kernel counts only the submission
         elif os.geteuid() != 0:
             self.limits["RLIMIT_NPROC"] = _count_user_tasks(os.getuid()) + TASK_BUDGET
-        self._leftovers = cleanup.Leftovers(ident, self.started)
+        self._ident = ident
+        self._leftovers: cleanup.Leftovers | None = None  # taken at the first launch: a test may launch nothing
         self._next_watch = 0.0
 
     _serial = 0
@@ -389,6 +390,8 @@ class Sandbox:
                     module_name=module, **extra)
 
     def _launch(self, spec: dict, stdout_pipe: bool = False) -> Launch:
+        if self._leftovers is None:
+            self._leftovers = cleanup.Leftovers(self._ident, self.started)
         launch = Launch(self, spec, stdout_pipe)
         self.launches.append(launch)
         return launch
@@ -484,13 +487,15 @@ class Sandbox:
     def close(self, keep_output: str | None = None) -> bool:
         """Kill and reap everything; remove files and IPC objects. With `keep_output`, first save
         what the test's processes printed there (when they printed anything): returns whether it did."""
-        held = self._leftovers.held_by(self.living())  # same-user mode: what the submission holds open
-        self.kill_all()
-        for launch in self.launches:
-            launch.close()
+        if self._leftovers is not None:  # else nothing of the submission ran (the test read a shared observation)
+            held = self._leftovers.held_by(self.living())  # same-user mode: what the submission holds open
+            self.kill_all()
+            for launch in self.launches:
+                launch.close()
         if self.cgroups:
             self.cgroups.remove()
-        self._leftovers.remove(held)
+        if self._leftovers is not None:
+            self._leftovers.remove(held)
         shutil.rmtree(self.tmp, ignore_errors=True)
         output = self.output() if keep_output else ""
         if output.strip():
