@@ -19,12 +19,15 @@ cow_fork(size, fill, offsets, mark, checkpoint) -> the parent's buffer
   checkpoint("forked", buf) with its buffer; then writes the byte `mark` at each offset in
   `offsets` (one byte per offset, nothing else); then calls checkpoint("written", buf);
   then ends with os._exit(0). It never returns, nor raises, into the code that called
-  cow_fork. Each call of checkpoint blocks until the grader has looked at both processes
-  from outside, then returns None.
+  cow_fork, even when checkpoint raises: any exception, KeyboardInterrupt and SystemExit
+  included, ends the child with os._exit too (put its work in try/finally). Each call of
+  checkpoint blocks until the grader has looked at both processes from outside, then
+  returns None.
 * The parent never writes into the buffer after fork: the child's writes land in the
   child's own copies of those pages and stay invisible to the parent.
 * The parent waits for the child, so that when cow_fork returns the child has been
-  reaped (it is not left a zombie).
+  reaped (it is not left a zombie). It waits for that child by its pid: the caller may
+  have other children of its own (a zombie among them), which cow_fork leaves alone.
 * Returns the parent's buffer: `size` bytes, every one of them still `fill`.
 
 What the grader sees meanwhile in /proc/PID/pagemap and /proc/PID/smaps_rollup: at

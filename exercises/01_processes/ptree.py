@@ -27,8 +27,9 @@ process_tree() -> dict[int, dict]
   UTF-8 at all; each broken sequence becomes "\\ufffd" (U+FFFD) and the scan goes on.
 * state is the one-letter state that follows comm: R, S, D, T, t, Z, I...
 * children holds the pids of the entries whose ppid is this pid, in increasing order as ints
-  (650 before 12000; [] for none). A process whose parent has no entry (pid 1 and kthreadd
-  have ppid 0; a parent that /proc hides from you) keeps its ppid and is in nobody's children.
+  (650 before 12000; [] for none), whichever thread of the parent forked them. A process
+  whose parent has no entry (pid 1 and kthreadd have ppid 0; a parent that /proc hides from
+  you) keeps its ppid and is in nobody's children.
 * Processes come and go while you scan. A process that /proc listed may be gone when you open
   its stat (FileNotFoundError), or when you read it (ProcessLookupError): leave it out and go
   on. Never let such an exception escape.
@@ -37,7 +38,8 @@ format_tree(tree, root) -> str
 
 * Draws the subtree of pid `root` of `tree` (a dict like those process_tree returns), one line
   per process, depth first, children in increasing pid order, like `pstree -p` would with one
-  process per line. A line is a prefix, then comm, then the pid in parentheses:
+  process per line. It draws the dict it is given (never a fresh scan). A line is a prefix,
+  then comm, then the pid in parentheses:
 
       bash(100)
       ├─python3(120)

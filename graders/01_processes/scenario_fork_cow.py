@@ -31,6 +31,8 @@ CHILD_DEADLINE = 4.0    # after cow_fork returned: how long its children may tak
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PROT_READ, PROT_READ_WRITE = 1, 3
 ZERO_SIZE = 8 << 20      # the second call, with fill 0: a buffer of 8 MiB
+SMALL_SIZE = 16 * PAGE   # the later calls: a checkpoint that raises, a caller with a zombie child of its own
+SMALL_DEADLINE = 2.0     # for those calls: how long their children may take to finish
 _libc = ctypes.CDLL(None, use_errno=True)
 _mprotect = _libc.mprotect          # looked up here, before any student code runs
 _mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
@@ -273,6 +275,9 @@ def cow(student, ctx, size, fill, offsets, mark, gates):
     report["returned"] = {"type": type(result).__name__, "problem": problem, "address": address,
                           "content": _content(result, size, fill, offsets, mark)}
     report["zero_case"] = _zero_case(student, me, offsets, mark)
+    report["raising"] = [_raising_case(student, me, stage, kind) for stage, kind in
+                         (("forked", RuntimeError), ("written", KeyboardInterrupt))]
+    report["other_zombie"] = _other_zombie_case(student, me, offsets, mark)
     ctx.event("returned", **report)
     pass_gate(gates[2], GATE_DEADLINE)
 
@@ -332,4 +337,134 @@ def _zero_case(student, me, offsets, mark):
         os.close(r)
         if w is not None:
             os.close(w)
+    return found
+
+
+def _drain(r, deadline: float) -> list:
+    """Every JSON line written to the pipe R until all its writers closed it (or DEADLINE s passed)."""
+    data, end = b"", time.monotonic() + deadline
+    while True:
+        ready, _, _ = select.select([r], [], [], max(0.0, end - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    found = []
+    for line in data.decode(errors="replace").splitlines():
+        try:
+            found.append(json.loads(line))
+        except ValueError:
+            pass
+    return found
+
+
+def _reap_strays(me, keep=()) -> None:
+    """Kill and reap what a call left behind (the test reports it), so that the next call starts clean."""
+    for pid in list(_children(me)):
+        if pid in keep:
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+
+
+def _raising_case(student, me, stage, kind):
+    """A call whose checkpoint raises KIND (RuntimeError, or KeyboardInterrupt: a BaseException) in the child at
+    STAGE. The child must still end with os._exit: an exception that comes up out of cow_fork in the child runs
+    the caller's code in a second process. Reports what the child did, seen from here (the caller's code)."""
+    r, w = os.pipe()
+
+    def checkpoint(at=None, buf=None, *extra):
+        if os.getpid() != me:
+            _send(w, pid=os.getpid(), called=at)
+            if at == stage:
+                raise kind(f"raised by the grader's checkpoint({stage!r}, buf)")
+        return None
+
+    found = {"stage": stage, "kind": kind.__name__}
+    try:
+        try:
+            student.cow_fork(SMALL_SIZE, 0x3C, [3 * PAGE + 5, 9 * PAGE + 1], 0xC3, checkpoint)
+        except BaseException as exc:  # noqa: BLE001
+            if os.getpid() != me:     # the child came back up into the caller's code
+                _send(w, pid=os.getpid(), escaped=_describe(exc))
+                os._exit(0)
+            found["parent_raised"] = _describe(exc)
+        if os.getpid() != me:
+            _send(w, pid=os.getpid(), returned_into_caller=True)
+            os._exit(0)
+        os.close(w)
+        w = None
+        messages = _drain(r, SMALL_DEADLINE)
+    finally:
+        os.close(r)
+        if w is not None and os.getpid() == me:
+            os.close(w)
+    found["called"] = [m["called"] for m in messages if "called" in m]
+    found["escaped"] = [m["escaped"] for m in messages if "escaped" in m]
+    found["returned_into_caller"] = any("returned_into_caller" in m for m in messages)
+    _reap_strays(me)
+    return found
+
+
+def _other_zombie_case(student, me, offsets, mark):
+    """The caller already has a child of its own, a zombie (exited, not yet reaped), when it calls cow_fork: cow_fork
+    must wait for the child it made (os.waitpid(pid, 0)), and leave the caller's zombie alone. os.wait() (any
+    child) would reap that zombie at once and return while its own child still runs."""
+    found = {}
+    other = os.fork()
+    if other == 0:
+        os._exit(7)
+    deadline = time.monotonic() + SMALL_DEADLINE
+    while time.monotonic() < deadline:
+        try:
+            if osinspect.state(other) == "Z":
+                break
+        except ProcessLookupError:
+            break
+        time.sleep(0.001)
+    try:
+        found["other_was_zombie"] = osinspect.state(other) == "Z"
+    except ProcessLookupError:
+        found["other_was_zombie"] = False
+    found["other"] = other
+    r, w = os.pipe()
+
+    def checkpoint(at=None, buf=None, *extra):
+        if os.getpid() != me and at == "forked":
+            _send(w, pid=os.getpid())
+        return None
+
+    try:
+        try:
+            student.cow_fork(SMALL_SIZE, 0x69, [2 * PAGE + 7, 11 * PAGE], mark or 1, checkpoint)
+        except BaseException as exc:  # noqa: BLE001
+            if os.getpid() != me:
+                os._exit(0)
+            found["error"] = _describe(exc)
+        if os.getpid() != me:
+            os._exit(0)
+        # Right at return, before anything else runs here: the caller's zombie, and cow_fork's own child.
+        try:
+            done, status = os.waitpid(other, os.WNOHANG)
+            found["other_after"] = "zombie" if done == other else "running"
+            found["other_status"] = status if done == other else None
+        except ChildProcessError:
+            found["other_after"] = "reaped"
+        at_return = _children(me)
+        os.close(w)
+        w = None
+        messages = _drain(r, SMALL_DEADLINE)
+    finally:
+        os.close(r)
+        if w is not None and os.getpid() == me:
+            os.close(w)
+    own = [m["pid"] for m in messages if "pid" in m]
+    found["own"] = own[0] if own else None
+    found["own_at_return"] = at_return.get(found["own"]) if found["own"] else None
+    _reap_strays(me)
     return found

@@ -436,19 +436,20 @@ def _rows(tree, pids: set) -> dict:
     return out
 
 
-def _reference_format(tree: dict, root: int, printable: bool = True) -> str:
+def _reference_format(tree: dict, root: int, printable: bool = True, key=None) -> str:
+    """The drawing the contract asks for (KEY=str: children wrongly ordered as strings)."""
     def label(pid):
         comm = tree[pid]["comm"]
         return ("".join(c if c.isprintable() else "?" for c in comm) if printable else comm) + f"({pid})"
-    lines = [label(root)]
-
-    def draw(pid, prefix):
-        kids = sorted(tree[pid]["children"])
-        for i, kid in enumerate(kids):
+    lines = []
+    stack = [(root, "", "")]    # (pid, the prefix of its own line, the prefix its children share)
+    while stack:
+        pid, own, shared = stack.pop()
+        lines.append(own + label(pid))
+        kids = sorted(tree[pid]["children"], key=key)
+        for i in range(len(kids) - 1, -1, -1):
             last = i == len(kids) - 1
-            lines.append(prefix + ("└─" if last else "├─") + label(kid))
-            draw(kid, prefix + ("  " if last else "│ "))
-    draw(root, "")
+            stack.append((kids[i], shared + ("└─" if last else "├─"), shared + ("  " if last else "│ ")))
     return "\n".join(lines)
 
 
@@ -536,12 +537,35 @@ def _phantoms(tree, listed: set) -> list:
     return sorted(k for k in tree if type(k) is int and k not in listed and k in parents)[:5]
 
 
+def _fork_then_park(parked, forked: dict, release: int, name: str) -> None:
+    """A second thread of the scenario's process: fork a child that sleeps until the tree is taken down, then stay
+    alive (parked) until the first scan is over, so that the child stays the child of this thread."""
+    try:
+        pid = os.fork()
+    except OSError:
+        forked["pid"] = -1
+        return
+    if pid == 0:
+        try:
+            for fd in _HELD:
+                os.close(fd)
+            _set_comm(name)
+            while os.read(release, 1):
+                pass
+        finally:
+            os._exit(0)
+    forked["pid"] = pid
+    parked.wait(30)
+
+
 def _synthetic(student) -> dict:
     live = set(osinspect.all_pids())
     base = 4_100_000
-    while any(base + k in live for k in (0, 7, 31, 95, 1000)):
+    while any(base + k in live for k in (0, 7, 31, 95)):
         base += 1
-    root, a, b, c, d = base, base + 7, base + 31, base + 95, base + 1000
+    # d has 8 digits: no live process has it (pids stop at 4194304), and it sorts first as a string ("10000..." <
+    # "41000..."), last as an int.
+    root, a, b, c, d = base, base + 7, base + 31, base + 95, 10_000_000 + base % 1000
     tree = {
         root: {"ppid": 1, "comm": " lead\tr", "state": "S", "children": [a, b, d]},
         a: {"ppid": root, "comm": "ta\tb\x01", "state": "S", "children": [c]},
@@ -554,7 +578,8 @@ def _synthetic(student) -> dict:
     try:
         drawn = student.format_tree({k: dict(v, children=list(v["children"])) for k, v in tree.items()}, root)
         drawn = drawn if isinstance(drawn, str) else {"type": type(drawn).__name__, "repr": repr(drawn)[:200]}
-        return {"drawn": drawn, "expected": expected, "expected_raw": expected_raw}
+        return {"drawn": drawn, "expected": expected, "expected_raw": expected_raw,
+                "expected_str": _reference_format(tree, root, key=str), "siblings": [a, b, d]}
     except NotImplementedError:
         return {"todo": True, "expected": expected, "expected_raw": expected_raw}
     except BaseException as exc:  # noqa: BLE001
@@ -574,9 +599,19 @@ def scan(student, ctx, plan, newcomer, victims, gates, rename, pair_names):
         first_dict = None
         # A second thread in this process: its thread id has a /proc/TID directory too, but /proc does not
         # list it (only /proc/PID/task/ does), and it is not a process: it must not get an entry.
+        # That thread also forks a child of this process and stays alive all through the scan: the child's ppid
+        # (/proc/PID/stat) is this process, but /proc/ME/task/ME/children lists only the main thread's children.
         parked = threading.Event()
-        extra = threading.Thread(target=parked.wait, args=(30,), daemon=True)
+        forked = {}
+        extra = threading.Thread(target=_fork_then_park, args=(parked, forked, tree.release_r, pair_names[0]),
+                                 daemon=True)
         extra.start()
+        thread_child = _wait_for(lambda: forked.get("pid"), "the child forked by a second thread")
+        if thread_child > 0:
+            tree.top.append((thread_child, None))
+            _wait_for(lambda: _state(thread_child) == "S" and _comm(thread_child) == _kept(pair_names[0]),
+                      "the child forked by a second thread, asleep")
+        ours.add(thread_child)
         listed = _listed()
         try:
             got = first_dict = student.process_tree()
@@ -593,6 +628,8 @@ def scan(student, ctx, plan, newcomer, victims, gates, rename, pair_names):
                                   if isinstance(got, dict) and p not in got][:3]
             report["thread_entry"] = extra.native_id if isinstance(got, dict) and extra.native_id in got else None
             report["thread_of"] = me
+            report["thread_child"] = thread_child
+            report["thread_tid"] = extra.native_id
             ctx.event("scanned", round=1, me=me, pids=tree.pids, pair=pair, raised=None, **report)
         parked.set()
         extra.join(1.0)

@@ -316,6 +316,51 @@ def test_the_child_ends_with_os_exit_and_never_returns_into_the_caller(exercise)
             "end the child with os._exit(0), status 0, the sign that all went well")
 
 
+def test_the_child_ends_with_os_exit_even_when_checkpoint_raises(exercise):
+    seen = _observe(exercise)
+    _need(seen, "returned")
+    for case in seen["returned"].get("raising") or []:
+        stage, kind = case["stage"], case["kind"]
+        if stage not in case["called"]:
+            continue   # the child never got there: the tests of the first call say why
+        how = (f"in another call, the grader's checkpoint raised {kind} in the child at checkpoint({stage!r}, buf)"
+               + (" (a BaseException, not an Exception: Ctrl-C or a sys.exit() deep in some callee)"
+                  if kind != "RuntimeError" else ""))
+        if case["escaped"]:
+            raise AssertionError(
+                f"{how}, and the child let it come up out of cow_fork into the caller's code ({case['escaped'][0]}): "
+                "a forked child is a copy of the whole program, so from there it runs the caller's except and "
+                "finally blocks, and the rest of the caller's program, a second time. Whatever the child runs can "
+                "raise: put its work in try: ... finally: os._exit(...), so that it ends there whatever happens "
+                "(`except Exception` does not catch KeyboardInterrupt or SystemExit; finally does)")
+        assert not case["returned_into_caller"], (
+            f"{how}, and the child then returned from cow_fork into the caller's code: end the child with "
+            "os._exit(...) in a finally block, so that it never leaves cow_fork")
+
+
+def test_the_parent_waits_for_its_own_child_not_for_any_child(exercise):
+    seen = _observe(exercise)
+    _need(seen, "returned")
+    case = seen["returned"].get("other_zombie") or {}
+    if not case.get("other_was_zombie") or "error" in case:
+        return   # the grader's zombie never formed, or cow_fork raised: the tests of the first call say why
+    other = case["other"]
+    if case.get("other_after") == "reaped":
+        raise AssertionError(
+            f"in another call, the caller already had a child of its own, pid {other}, exited but not yet reaped (a "
+            f"zombie, state Z in /proc/{other}/stat), and when cow_fork returned that zombie was gone: cow_fork "
+            "reaped it. os.wait() (or os.waitpid(-1, 0)) collects whichever child of the process ended first, "
+            "here the caller's own, which the caller may still mean to wait for (its exit status is lost now)"
+            + (f"; and cow_fork then returned while its own child (pid {case['own']}) was still there (state "
+               f"{case['own_at_return']})" if case.get("own_at_return") else "")
+            + ". Wait for your child by its pid: os.waitpid(pid, 0)")
+    if case.get("own") and case.get("own_at_return"):
+        raise AssertionError(
+            f"in another call, where the caller already had a zombie child of its own (pid {other}), cow_fork "
+            f"returned while its own child (pid {case['own']}) was still there (state {case['own_at_return']} in "
+            f"/proc/{case['own']}/stat): wait for your child by its pid, os.waitpid(pid, 0), before returning")
+
+
 # ------------------------------------------------------------------ the buffer before fork
 
 

@@ -194,7 +194,9 @@ def _observe(exercise) -> dict:
                 got["pids"] = {int(k): v for k, v in got["pids"].items()}
                 seen[round_] = got
                 pair = got["pair"]
-                seen[f"outside{round_}"] = _outside([got["me"], *got["pids"].values(), pair["parent"], *pair["kids"]])
+                extra = [got["thread_child"]] if (got.get("thread_child") or 0) > 0 else []
+                seen[f"outside{round_}"] = _outside([got["me"], *got["pids"].values(), pair["parent"], *pair["kids"],
+                                                     *extra])
                 gate.release()
             run.result(awaiting="the scenario to finish")
     except Failure as exc:
@@ -411,6 +413,15 @@ def test_state_is_the_letter_that_follows_comm(exercise):
 def test_children_are_the_entries_whose_ppid_it_is_in_increasing_order(exercise):
     seen = _observe(exercise)
     rows = _entries(seen, 1)
+    me, child = seen[1]["me"], seen[1].get("thread_child") or 0
+    o = seen["outside1"].get(child)
+    if child > 0 and o and o["ppid"] == me and me in rows and rows.get(child, {}).get("ppid") == me:
+        assert child in rows[me]["children"], (
+            f"process_tree()[{me}]['children'] is {rows[me]['children'][:12]}, without {child}, though "
+            f"/proc/{child}/stat names {me} as its parent: {child} was forked by a second thread of process {me} "
+            f"(thread {seen[1].get('thread_tid')}), still running during your scan. /proc/PID/task/TID/children "
+            f"lists only the children that one thread forked itself, so /proc/{me}/task/{me}/children misses it. "
+            f"Take each process's children from the ppids of the other entries: every entry whose ppid is {me}")
     for problem in seen[1]["problems"]:
         kind = problem[0]
         if kind == "unsorted":
@@ -540,6 +551,13 @@ def test_format_tree_draws_the_subtree_depth_first_like_pstree(exercise):
                 f"format_tree(tree, root) raised {syn['raised']} on a tree the grader made by hand (pids that no live "
                 "process has): draw the dict you are given, never a fresh scan of /proc")
         drawn = syn["drawn"] if isinstance(syn["drawn"], str) else repr(syn["drawn"])
+        if drawn == syn.get("expected_str"):
+            kids = syn["siblings"]
+            raise AssertionError(
+                f"format_tree(tree, root) drew the children {kids[0]}, {kids[1]} and {kids[2]} of a tree the grader "
+                f"made by hand in the order {', '.join(sorted(map(str, kids)))}: sorted as strings ('{kids[2]}' comes "
+                f"before '{kids[0]}' because '1' < '4'). Draw the children in increasing pid order: sort the pids "
+                f"as ints, sorted(tree[pid]['children']). The whole drawing should be:\n{syn['expected']}")
         raise AssertionError(
             f"format_tree(tree, root) drew a tree the grader made by hand (pids that no live process has) wrongly: "
             f"{_first_difference(drawn, syn['expected'])}. Draw the dict you are given as it is (not a fresh scan), "
@@ -563,3 +581,4 @@ def test_format_tree_draws_unprintable_characters_as_question_marks(exercise):
     raise AssertionError(
         "format_tree(tree, root) drew a comm that holds a newline or a tab as it is, which breaks the drawing: draw "
         "each character c of comm for which c.isprintable() is False as '?', as ps does")
+

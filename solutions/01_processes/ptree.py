@@ -52,14 +52,16 @@ def _label(tree: dict[int, dict], pid: int) -> str:
 
 
 def format_tree(tree: dict[int, dict], root: int) -> str:
-    lines = [_label(tree, root)]
-
-    def draw(pid: int, prefix: str) -> None:
-        children = sorted(tree[pid]["children"])
-        for i, child in enumerate(children):
+    # A stack of our own rather than one recursive call per level: a chain of processes can be thousands of
+    # levels deep, and Python stops at about 1000 nested calls (RecursionError).
+    lines = []
+    stack = [(root, "", "")]      # (pid, the prefix of its own line, the prefix its children share)
+    while stack:
+        pid, own, shared = stack.pop()
+        lines.append(own + _label(tree, pid))
+        children = sorted(tree[pid]["children"])       # ints: 120 before 1000
+        # Pushed last child first, so that the smallest pid is popped (drawn) first: depth first, in order.
+        for i in range(len(children) - 1, -1, -1):
             last = i == len(children) - 1
-            lines.append(prefix + ("└─" if last else "├─") + _label(tree, child))
-            draw(child, prefix + ("  " if last else "│ "))
-
-    draw(root, "")
+            stack.append((children[i], shared + ("└─" if last else "├─"), shared + ("  " if last else "│ ")))
     return "\n".join(lines)

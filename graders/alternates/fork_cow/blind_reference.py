@@ -9,10 +9,12 @@ def cow_fork(size, fill, offsets, mark, checkpoint):
     buf = bytearray([fill]) * size
     pid = os.fork()
     if pid == 0:
-        checkpoint("forked", buf)
-        for off in offsets:
-            buf[off] = mark
-        checkpoint("written", buf)
-        os._exit(0)
+        try:
+            checkpoint("forked", buf)
+            for off in offsets:
+                buf[off] = mark
+            checkpoint("written", buf)
+        finally:
+            os._exit(0)
     os.waitpid(pid, 0)
     return buf

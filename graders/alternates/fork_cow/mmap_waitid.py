@@ -1,5 +1,5 @@
 """Correct, style: explicit private anonymous mmap (MAP_PRIVATE | MAP_ANONYMOUS), filled with
-mmap.write(), the child writes with seek()/write_byte(), the parent reaps with os.wait()."""
+mmap.write(), the child writes with seek()/write_byte(), the parent reaps its own child with os.waitid(P_PID)."""
 
 import mmap
 import os
@@ -21,8 +21,5 @@ def cow_fork(size, fill, offsets, mark, checkpoint):
             checkpoint("written", buf)
         finally:
             os._exit(0)
-    while True:
-        done, _ = os.wait()
-        if done == pid:
-            break
+    os.waitid(os.P_PID, pid, os.WEXITED)
     return buf
