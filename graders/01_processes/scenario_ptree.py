@@ -566,12 +566,14 @@ def _synthetic(student) -> dict:
     # d has 8 digits: no live process has it (pids stop at 4194304), and it sorts first as a string ("10000..." <
     # "41000..."), last as an int.
     root, a, b, c, d = base, base + 7, base + 31, base + 95, 10_000_000 + base % 1000
+    # Keys in an order that is neither the ints' nor the strings' (d, b, a): children taken from the dict's order
+    # come out wrong.
     tree = {
         root: {"ppid": 1, "comm": " lead\tr", "state": "S", "children": [a, b, d]},
-        a: {"ppid": root, "comm": "ta\tb\x01", "state": "S", "children": [c]},
-        b: {"ppid": root, "comm": "nl\nx\x7f", "state": "R", "children": []},
-        c: {"ppid": a, "comm": "c) S 1 (", "state": "T", "children": []},
         d: {"ppid": root, "comm": "进程\x1b[0m", "state": "S", "children": []},
+        b: {"ppid": root, "comm": "nl\nx\x7f", "state": "R", "children": []},
+        a: {"ppid": root, "comm": "ta\tb\x01", "state": "S", "children": [c]},
+        c: {"ppid": a, "comm": "c) S 1 (", "state": "T", "children": []},
     }
     expected = _reference_format(tree, root)
     expected_raw = _reference_format(tree, root, printable=False)

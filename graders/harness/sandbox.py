@@ -186,6 +186,11 @@ class Launch:
 
     def _ended_without(self, awaiting: str):
         """The process running student code is gone: say how, as precisely as we can."""
+        # Its pipes may reach end-of-file a moment before the warden's death can be collected (a killed process
+        # group): give the warden up to a second to be reaped, so the sentence says what happened.
+        deadline = time.monotonic() + 1.0
+        while self.popen.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
         self.reap_orphan()
         killed = self.warden_killed()
         waiting = f" The grader was waiting for {awaiting}."
