@@ -33,7 +33,7 @@ import signal
 import time
 import traceback
 
-from graders.harness.scenario import Fail, pass_gate
+from graders.harness.scenario import Fail, end_other_children, other_children, pass_gate
 
 RAN_ON = "ran-on"
 NOT_EXECUTABLE = "not-executable"
@@ -112,34 +112,6 @@ def _settle(timeout: float = 1.0) -> None:
             time.sleep(0.002)
 
 
-def _others(code: int) -> tuple[int, int]:
-    """Two children of the caller that spawn did not fork: one asleep, one a zombie (exit status CODE)."""
-    asleep = os.fork()
-    if asleep == 0:
-        try:
-            while True:
-                signal.pause()     # asleep until the scenario kills it
-        finally:
-            os._exit(0)
-    zombie = os.fork()
-    if zombie == 0:
-        os._exit(code)
-    os.waitid(os.P_PID, zombie, os.WEXITED | os.WNOWAIT)   # exited, not reaped: a zombie now
-    return asleep, zombie
-
-
-def _end_others(asleep: int, zombie: int) -> None:
-    try:
-        os.kill(asleep, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    for pid in (asleep, zombie):
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass                   # spawn took it (the test has seen that already)
-
-
 def _high_fd() -> int | None:
     """A free fd number of 700 or more, below the fd limit (None when the limit is too low)."""
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -206,7 +178,7 @@ def spawns(student, ctx, go, pre, post, finish, env_token, subdir, cases, signal
     if high is not None:
         os.dup2(inherited, high, inheritable=True)    # closing fds 3..255 only leaves this one open
     preexec_path = os.path.join(ctx.tmp, f"preexec-{env_token}")
-    asleep, zombie = _others(zombie_code)
+    asleep, zombie = other_children(zombie_code)
     try:
         argv = ["cat", post]
         ctx.event("calling", argv=argv, env=dict(os.environ), cwd=os.getcwd(), inherited_fd=inherited,
@@ -225,7 +197,7 @@ def spawns(student, ctx, go, pre, post, finish, env_token, subdir, cases, signal
         pass_gate(finish)
     finally:
         if os.getpid() == me:
-            _end_others(asleep, zombie)
+            end_other_children(asleep, zombie)
     os.dup2(saved_stdin, 0)
     for fd in (saved_stdin, stdin_w, inherited, high):
         if fd is not None:

@@ -23,9 +23,8 @@ Nothing here decides a verdict: the test does, from what /proc showed it.
 """
 
 import os
-import signal
 
-from graders.harness.scenario import open_gate, pass_gate
+from graders.harness.scenario import end_other_children, open_gate, other_children, pass_gate
 
 RAN_ON = "ran-on"
 
@@ -52,37 +51,9 @@ def _plain(value):
     return out
 
 
-def _others() -> tuple[int, int]:
-    """Two children of the caller that report_ids did not fork: one asleep, one already a zombie."""
-    asleep = os.fork()
-    if asleep == 0:
-        try:
-            while True:
-                signal.pause()     # asleep until the scenario kills it
-        finally:
-            os._exit(0)
-    zombie = os.fork()
-    if zombie == 0:
-        os._exit(0)
-    os.waitid(os.P_PID, zombie, os.WEXITED | os.WNOWAIT)   # exited, not reaped: a zombie now
-    return asleep, zombie
-
-
-def _end_others(asleep: int, zombie: int) -> None:
-    try:
-        os.kill(asleep, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    for pid in (asleep, zombie):
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass                   # report_ids took it (the test has seen that already)
-
-
 def calls(student, ctx, calls):
     me = os.getpid()
-    asleep, zombie = _others()
+    asleep, zombie = other_children()
     try:
         for index, paths in enumerate(calls):
             gate = open_gate(paths["gate"])
@@ -106,5 +77,5 @@ def calls(student, ctx, calls):
                 pass  # report_ids closed it: the test has seen that already
     finally:
         if os.getpid() == me:
-            _end_others(asleep, zombie)
+            end_other_children(asleep, zombie)
     return {"calls": len(calls)}

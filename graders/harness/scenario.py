@@ -2,6 +2,7 @@
 
 import os
 import select
+import signal
 import time
 
 
@@ -45,3 +46,34 @@ def pass_gate(path: str, timeout: float | None = None) -> bool:
             select.select([fd], [], [], left)
     finally:
         os.close(fd)
+
+
+def other_children(code: int = 0) -> tuple[int, int]:
+    """Two children of the calling process that the student's code did not fork, for a contract that says it
+    waits for its own child only: one asleep (until end_other_children), one a zombie with exit status CODE
+    (exited, not reaped: waitid with WNOWAIT saw it)."""
+    asleep = os.fork()
+    if asleep == 0:
+        try:
+            while True:
+                signal.pause()
+        finally:
+            os._exit(0)
+    zombie = os.fork()
+    if zombie == 0:
+        os._exit(code)
+    os.waitid(os.P_PID, zombie, os.WEXITED | os.WNOWAIT)
+    return asleep, zombie
+
+
+def end_other_children(asleep: int, zombie: int) -> None:
+    """Kill and reap what other_children made (one the student's code reaped already is left alone)."""
+    try:
+        os.kill(asleep, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for pid in (asleep, zombie):
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
